@@ -1,0 +1,75 @@
+import { fromPromise } from 'xstate';
+import { AgentchartError } from '../agentchart-error.js';
+import type { ModelTurnInput, ModelTurnOutput } from '../machines/agent-run-types.js';
+import type { ModelClient, ModelFinishPart, ToolSpec } from '../model/model-client.js';
+import type { RunEventSink } from './run-event-sink.js';
+
+/** What the model-turn logic needs beyond its input. */
+export interface ModelTurnDependencies {
+  model: ModelClient;
+  system: string | undefined;
+  tools: readonly ToolSpec[];
+  emit: RunEventSink;
+  telemetry: boolean;
+}
+
+/**
+ * The `modelTurn` actor: streams one turn of the model, sends its deltas and tool calls to the
+ * run's events as they arrive, and resolves with the turn's content, stop reason and usage. It is
+ * safe to start again (a restored run re-requests the turn).
+ */
+export function createModelTurnLogic({ model, system, tools, emit, telemetry }: ModelTurnDependencies) {
+  return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal }) => {
+    const { turn } = input;
+    const startedAt = performance.now();
+    let firstTokenAt: number | undefined;
+    let finish: ModelFinishPart | undefined;
+    const request = { messages: input.messages, tools, ...(system === undefined ? {} : { system }) };
+    for await (const part of model.stream(request, { signal })) {
+      switch (part.type) {
+        case 'text-delta':
+          firstTokenAt ??= performance.now();
+          emit({ type: 'text-delta', turn, text: part.text });
+          break;
+        case 'thinking-delta':
+          firstTokenAt ??= performance.now();
+          emit({ type: 'thinking-delta', turn, thinking: part.thinking });
+          break;
+        case 'tool-call':
+          emit({ ...part, turn });
+          break;
+        case 'retry':
+          firstTokenAt = undefined;
+          emit({ ...part, turn });
+          break;
+        case 'finish':
+          finish = part;
+          break;
+      }
+    }
+    if (signal.aborted) throw new AgentchartError({ code: 'ABORTED', message: 'The model turn was aborted' });
+    if (finish === undefined) {
+      throw new AgentchartError({
+        code: 'MODEL_STREAM_INCOMPLETE',
+        message: `Model '${model.modelId}' ended turn ${turn} without a finish part`,
+        details: { errorClass: 'model_error', recoverable: true },
+      });
+    }
+    if (telemetry) {
+      const durationMs = performance.now() - startedAt;
+      const ttft = firstTokenAt === undefined ? -1 : firstTokenAt - startedAt;
+      emit({
+        type: 'telemetry',
+        name: 'model-turn',
+        durationMs,
+        attributes: {
+          turn,
+          model: model.modelId,
+          timeToFirstTokenMs: ttft,
+          outputTokens: finish.usage.outputTokens,
+        },
+      });
+    }
+    return { content: finish.content, stopReason: finish.stopReason, usage: finish.usage };
+  });
+}

@@ -1,0 +1,54 @@
+/** Every code an {@link AgentchartError} can carry. Callers branch on these, never on message text. */
+export type AgentchartErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'DUPLICATE_RUN_ID'
+  | 'RUNTIME_CLOSED'
+  | 'TOOL_NOT_FOUND'
+  | 'TOOL_INPUT_INVALID'
+  | 'TOOL_FAILED'
+  | 'TOOL_TIMEOUT'
+  | 'MODEL_ERROR'
+  | 'MODEL_STREAM_INCOMPLETE'
+  | 'MODEL_STREAM_STALLED'
+  | 'ABORTED';
+
+/** Constructor options of {@link AgentchartError}. */
+export interface AgentchartErrorOptions {
+  code: AgentchartErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+const brand = Symbol.for('agentchart.error');
+
+/**
+ * The one error class agentchart throws. Misuse of the API throws it; failures inside a run are
+ * reported as data (`result.error`, a `run-end` event) instead.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   runtime.start({ input: '' });
+ * } catch (error) {
+ *   if (AgentchartError.isInstance(error) && error.code === 'INVALID_ARGUMENT') console.error(error.message);
+ * }
+ * ```
+ */
+export class AgentchartError extends Error {
+  readonly code: AgentchartErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor({ code, message, details, cause }: AgentchartErrorOptions) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'AgentchartError';
+    this.code = code;
+    this.details = details ?? {};
+    Object.defineProperty(this, brand, { value: true });
+  }
+
+  /** True for an AgentchartError, even one created by another copy of the package. */
+  static isInstance(value: unknown): value is AgentchartError {
+    return typeof value === 'object' && value !== null && brand in value;
+  }
+}

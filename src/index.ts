@@ -1,0 +1,47 @@
+export {
+  AgentchartError,
+  type AgentchartErrorCode,
+  type AgentchartErrorOptions,
+} from './agentchart-error.js';
+export { agentRunMachine, agentRunMachineVersion } from './machines/agent-run-machine.js';
+export type {
+  AgentRunContext,
+  AgentRunEvent,
+  AgentRunInput,
+  PendingRequest,
+  RunLimits,
+} from './machines/agent-run-types.js';
+export {
+  type ContentBlock,
+  type Message,
+  type RedactedThinkingBlock,
+  type TextBlock,
+  type ThinkingBlock,
+  type ToolCallBlock,
+  type ToolResultBlock,
+  textOf,
+  toolCallsOf,
+} from './model/message.js';
+export type {
+  ModelClient,
+  ModelFinishPart,
+  ModelRequest,
+  ModelStreamOptions,
+  ModelStreamPart,
+  StopReason,
+  ToolSpec,
+} from './model/model-client.js';
+export { addUsage, emptyUsage, type Usage } from './model/usage.js';
+export type { ErrorClass, RunError } from './run-error.js';
+export type { RunResult, RunStatus, RunUsage } from './run-result.js';
+export { createRuntime, type Runtime } from './runtime/create-runtime.js';
+export type { AgentRunActor, RunHandle } from './runtime/run-handle.js';
+export { defaultLimits, type RuntimeConfig, type StartOptions } from './runtime/runtime-config.js';
+export type { RunEvent, RunEventBase, RunEventBody, RunEventOf, RunPhase } from './streaming/run-event.js';
+export { toAsyncIterable } from './streaming/to-async-iterable.js';
+export {
+  defineTool,
+  type Tool,
+  type ToolDefinition,
+  type ToolExecutionContext,
+} from './tools/define-tool.js';

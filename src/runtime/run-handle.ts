@@ -1,0 +1,20 @@
+import type { Observable } from 'rxjs';
+import type { Actor } from 'xstate';
+import type { agentRunMachine } from '../machines/agent-run-machine.js';
+import type { RunResult } from '../run-result.js';
+import type { RunEvent } from '../streaming/run-event.js';
+
+/** The XState actor of a run, for users who want to inspect or drive it directly. */
+export type AgentRunActor = Actor<typeof agentRunMachine>;
+
+/**
+ * A run in progress. Iterate it (`for await (const event of run)`) or subscribe to `events$` for
+ * everything it does; `await run.result` for how it ended (it never rejects: failures are data).
+ */
+export interface RunHandle extends AsyncIterable<RunEvent> {
+  readonly id: string;
+  /** Hot: a subscriber gets the events from when it subscribes; one that arrives after the end gets `run-end`. */
+  readonly events$: Observable<RunEvent>;
+  readonly result: Promise<RunResult>;
+  readonly actor: AgentRunActor;
+}

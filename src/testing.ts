@@ -1,0 +1,6 @@
+export {
+  type Script,
+  type ScriptedModel,
+  type ScriptedTurn,
+  scriptedModel,
+} from './testing/scripted-model.js';

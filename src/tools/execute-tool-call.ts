@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { AgentchartError } from '../agentchart-error.js';
+import type { ToolCallBlock } from '../model/message.js';
+import type { ToolRegistry } from './tool-registry.js';
+
+/** The outcome of one tool call: its output, or a typed error to report to the model. */
+export type ToolCallOutcome = { ok: true; output: unknown } | { ok: false; error: AgentchartError };
+
+/**
+ * Runs one tool call: finds the tool, validates the model's arguments, and executes it under the
+ * run's signal and the tool's timeout. Never throws: every failure is an outcome for the model.
+ */
+export async function executeToolCall(
+  call: ToolCallBlock,
+  registry: ToolRegistry,
+  runId: string,
+  runSignal: AbortSignal,
+): Promise<ToolCallOutcome> {
+  const tool = registry.get(call.toolName);
+  if (tool === undefined) {
+    const available = registry.names.length > 0 ? registry.names.join(', ') : 'none';
+    return failure('TOOL_NOT_FOUND', `Unknown tool '${call.toolName}'. Available tools: ${available}.`, call);
+  }
+  const parsed = tool.input.safeParse(call.input);
+  if (!parsed.success) {
+    const issues = z.prettifyError(parsed.error);
+    return failure('TOOL_INPUT_INVALID', `Invalid input for tool '${call.toolName}':\n${issues}`, call);
+  }
+  const controller = new AbortController();
+  const abort = () => controller.abort(runSignal.reason);
+  runSignal.addEventListener('abort', abort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const execution = Promise.resolve().then(() =>
+      tool.execute(parsed.data, { signal: controller.signal, callId: call.toolCallId, runId }),
+    );
+    const stop = new Promise<never>((_, reject) => {
+      if (tool.timeoutMs !== undefined) {
+        const message = `Tool '${call.toolName}' timed out after ${tool.timeoutMs} ms`;
+        timer = setTimeout(() => {
+          const error = new AgentchartError({ code: 'TOOL_TIMEOUT', message, details: toolDetails(call) });
+          controller.abort(error);
+          reject(error);
+        }, tool.timeoutMs);
+      }
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    return { ok: true, output: await Promise.race([execution, stop]) };
+  } catch (cause) {
+    if (AgentchartError.isInstance(cause)) return { ok: false, error: cause };
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return failure('TOOL_FAILED', `Tool '${call.toolName}' failed: ${reason}`, call, cause);
+  } finally {
+    clearTimeout(timer);
+    runSignal.removeEventListener('abort', abort);
+  }
+}
+
+function failure(
+  code: 'TOOL_NOT_FOUND' | 'TOOL_INPUT_INVALID' | 'TOOL_FAILED',
+  message: string,
+  call: ToolCallBlock,
+  cause?: unknown,
+): ToolCallOutcome {
+  return { ok: false, error: new AgentchartError({ code, message, details: toolDetails(call), cause }) };
+}
+
+function toolDetails(call: ToolCallBlock): Record<string, unknown> {
+  return { toolName: call.toolName, toolCallId: call.toolCallId };
+}

@@ -1,0 +1,27 @@
+import { AgentchartError } from '../agentchart-error.js';
+import type { ToolSpec } from '../model/model-client.js';
+import type { Tool } from './define-tool.js';
+
+/** The tools of a runtime, by name. */
+export interface ToolRegistry {
+  get(name: string): Tool | undefined;
+  readonly names: readonly string[];
+  readonly specs: readonly ToolSpec[];
+}
+
+/** Indexes tools by name; two tools with one name are refused. */
+export function createToolRegistry(tools: readonly Tool<never, unknown>[]): ToolRegistry {
+  const byName = new Map<string, Tool>();
+  for (const tool of tools) {
+    if (byName.has(tool.name)) {
+      throw new AgentchartError({ code: 'INVALID_ARGUMENT', message: `Two tools are named '${tool.name}'` });
+    }
+    byName.set(tool.name, tool as unknown as Tool);
+  }
+  const all = [...byName.values()];
+  return {
+    get: (name) => byName.get(name),
+    names: all.map((tool) => tool.name),
+    specs: all.map((tool) => tool.spec),
+  };
+}
