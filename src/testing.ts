@@ -1,4 +1,11 @@
 export {
+  type FakeAnthropicRequest,
+  type FakeAnthropicScript,
+  type FakeAnthropicServer,
+  type FakeAnthropicTurn,
+  startFakeAnthropicServer,
+} from './testing/fake-anthropic-server.js';
+export {
   type Script,
   type ScriptedModel,
   type ScriptedTurn,

@@ -10,7 +10,7 @@ export interface RuntimeConfig {
   /** The model every run talks to: `anthropicModel()` from `agentchart/anthropic`, or `scriptedModel()`. */
   model: ModelClient;
   /** Tools the model may call, made with `defineTool`. */
-  tools?: readonly Tool<never, unknown>[];
+  tools?: readonly Tool[];
   systemPrompt?: string;
   limits?: Partial<RunLimits>;
   /** An XState inspection observer (for example `createWebSocketInspector().inspect`), given every run's actor. */

@@ -10,13 +10,13 @@ export interface ToolRegistry {
 }
 
 /** Indexes tools by name; two tools with one name are refused. */
-export function createToolRegistry(tools: readonly Tool<never, unknown>[]): ToolRegistry {
+export function createToolRegistry(tools: readonly Tool[]): ToolRegistry {
   const byName = new Map<string, Tool>();
   for (const tool of tools) {
     if (byName.has(tool.name)) {
       throw new AgentchartError({ code: 'INVALID_ARGUMENT', message: `Two tools are named '${tool.name}'` });
     }
-    byName.set(tool.name, tool as unknown as Tool);
+    byName.set(tool.name, tool);
   }
   const all = [...byName.values()];
   return {

@@ -1,0 +1,5 @@
+export {
+  type AnthropicModelOptions,
+  anthropicModel,
+  defaultAnthropicModel,
+} from './model/anthropic-model.js';

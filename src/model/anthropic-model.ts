@@ -1,0 +1,231 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import Anthropic from '@anthropic-ai/sdk';
+import { AgentchartError } from '../agentchart-error.js';
+import type { ErrorClass } from '../run-error.js';
+import { classifyAnthropicError } from './anthropic-errors.js';
+import { type ApiMessage, toApiContent, toApiMessages, toApiTools } from './anthropic-messages.js';
+import { type AttemptResult, type RawStreamEvent, readAnthropicStream } from './anthropic-stream.js';
+import type { ContentBlock } from './message.js';
+import type { ModelClient, ModelRequest, ModelStreamPart } from './model-client.js';
+import { addUsage, emptyUsage } from './usage.js';
+
+/** The model a runtime uses when none is named: a current Claude model. */
+export const defaultAnthropicModel = 'claude-sonnet-5-5';
+
+/** What {@link anthropicModel} takes. */
+export interface AnthropicModelOptions {
+  /** A Claude model id. Defaults to {@link defaultAnthropicModel}. */
+  model?: string;
+  /** Most tokens one response may have. Default 8192. */
+  maxTokens?: number;
+  /** A configured SDK client; when omitted one is made from `apiKey` and `baseURL` (or the environment). */
+  client?: Anthropic;
+  apiKey?: string;
+  baseURL?: string;
+  /** Extended thinking with this many tokens of budget (less than `maxTokens`). Off by default. */
+  thinkingBudgetTokens?: number;
+  temperature?: number;
+  /** Retries of a failed attempt (429, 5xx, 529, a dropped or stalled stream). Default 4. */
+  maxRetries?: number;
+  /** First backoff delay; it doubles each retry, with jitter, up to `retryMaxDelayMs`. Default 500. */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** Abort and retry a stream that sends nothing for this long. Default 60000. */
+  idleTimeoutMs?: number;
+  /** Time allowed until the response headers arrive (the SDK's own `timeout`). Default 600000. */
+  requestTimeoutMs?: number;
+  /** How many `pause_turn` continuations one turn may take. Default 8. */
+  maxContinuations?: number;
+}
+
+/**
+ * A {@link ModelClient} for Claude, on `@anthropic-ai/sdk` `messages.stream`. It streams text and
+ * thinking deltas, yields each tool call when its input is complete, continues `pause_turn`
+ * responses without a user turn, watches for a stream that goes idle (the SDK's `timeout` only
+ * covers the time to the headers), and retries overloaded, rate-limited, dropped, cut-short and
+ * stalled attempts with backoff, yielding a `retry` part so consumers discard the failed attempt.
+ *
+ * @example
+ * ```ts
+ * import { createRuntime } from 'agentchart';
+ * import { anthropicModel } from 'agentchart/anthropic';
+ *
+ * const runtime = createRuntime({ model: anthropicModel({ model: 'claude-sonnet-5-5', maxTokens: 4096 }) });
+ * ```
+ */
+export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient {
+  const modelId = options.model ?? defaultAnthropicModel;
+  const maxTokens = positive('maxTokens', options.maxTokens ?? 8192);
+  const maxRetries = nonNegative('maxRetries', options.maxRetries ?? 4);
+  const baseDelay = nonNegative('retryBaseDelayMs', options.retryBaseDelayMs ?? 500);
+  const maxDelay = nonNegative('retryMaxDelayMs', options.retryMaxDelayMs ?? 30_000);
+  const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
+  const requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs ?? 600_000);
+  const maxContinuations = nonNegative('maxContinuations', options.maxContinuations ?? 8);
+  let client = options.client;
+  const getClient = () => {
+    client ??= new Anthropic({
+      maxRetries: 0,
+      ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+      ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
+    });
+    return client;
+  };
+
+  async function* attempt(messages: ApiMessage[], request: ModelRequest, signal: AbortSignal) {
+    const controller = new AbortController();
+    const abort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    const params = {
+      model: modelId,
+      max_tokens: maxTokens,
+      messages,
+      ...(request.system === undefined ? {} : { system: request.system }),
+      ...(request.tools.length === 0 ? {} : { tools: toApiTools(request.tools) }),
+      ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
+      ...(options.thinkingBudgetTokens === undefined
+        ? {}
+        : { thinking: { type: 'enabled' as const, budget_tokens: options.thinkingBudgetTokens } }),
+    } as Anthropic.MessageStreamParams;
+    try {
+      const stream = getClient().messages.stream(params, {
+        signal: controller.signal,
+        maxRetries: 0,
+        timeout: requestTimeoutMs,
+      });
+      const events = watchIdle(eventsOf(stream), idleTimeoutMs, () => controller.abort());
+      return yield* readAnthropicStream(events);
+    } finally {
+      signal.removeEventListener('abort', abort);
+      controller.abort();
+    }
+  }
+
+  return {
+    modelId,
+    async *stream(request, { signal }): AsyncIterable<ModelStreamPart> {
+      for (let retry = 0; ; retry++) {
+        try {
+          return yield* continuedTurn(request, signal);
+        } catch (thrown) {
+          if (signal.aborted) throw aborted();
+          const error = classifyAnthropicError(thrown);
+          const { errorClass, recoverable, retryAfterMs } = error.details as {
+            errorClass: ErrorClass;
+            recoverable: boolean;
+            retryAfterMs?: number;
+          };
+          if (!recoverable || retry >= maxRetries) throw error;
+          const delayMs = retryAfterMs ?? backoff(retry, baseDelay, maxDelay);
+          yield { type: 'retry', attempt: retry + 1, delayMs, errorClass, message: error.message };
+          await sleep(delayMs, undefined, { signal }).catch(() => {
+            throw aborted();
+          });
+        }
+      }
+    },
+  };
+
+  /** One turn, continued across `pause_turn` responses, as one finish part. */
+  async function* continuedTurn(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelStreamPart> {
+    let messages = toApiMessages(request.messages);
+    const content: ContentBlock[] = [];
+    let usage = emptyUsage();
+    for (let continuation = 0; ; continuation++) {
+      const result: AttemptResult = yield* attempt(messages, request, signal);
+      content.push(...result.content);
+      usage = addUsage(usage, result.usage);
+      if (result.stopReason !== 'pause_turn') {
+        yield { type: 'finish', stopReason: result.stopReason, content, usage };
+        return;
+      }
+      if (continuation >= maxContinuations) {
+        throw new AgentchartError({
+          code: 'MODEL_ERROR',
+          message: `The model paused its turn more than ${maxContinuations} times (maxContinuations)`,
+          details: { errorClass: 'model_error', recoverable: false },
+        });
+      }
+      messages = [...messages, { role: 'assistant', content: toApiContent(result.content) }];
+    }
+  }
+}
+
+/**
+ * The raw events of a `MessageStream`, throwing its error at the end. Its own iterator ends quietly
+ * when an error (such as an SSE `error` event) arrives while no read is pending, so the error
+ * listener is what sees it.
+ */
+async function* eventsOf(
+  stream: ReturnType<Anthropic['messages']['stream']>,
+): AsyncGenerator<RawStreamEvent> {
+  let failure: { error: unknown } | undefined;
+  stream.on('error', (error: unknown) => {
+    failure = { error };
+  });
+  for await (const event of stream) yield event as RawStreamEvent;
+  if (failure !== undefined) throw failure.error;
+}
+
+/** Yields what `source` yields, calling `onIdle` and throwing when nothing arrives for `idleMs`. */
+async function* watchIdle<T>(
+  source: AsyncIterable<T>,
+  idleMs: number,
+  onIdle: () => void,
+): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onIdle();
+      reject(
+        new AgentchartError({
+          code: 'MODEL_STREAM_STALLED',
+          message: `The response stream sent nothing for ${idleMs} ms (idleTimeoutMs)`,
+          details: { errorClass: 'stream_stalled', recoverable: true, idleTimeoutMs: idleMs },
+        }),
+      );
+    }, idleMs);
+  });
+  stalled.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), stalled]);
+      if (next.done) return;
+      timer?.refresh();
+      yield next.value;
+    }
+  } finally {
+    clearTimeout(timer);
+    await iterator.return?.();
+  }
+}
+
+function backoff(retry: number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** retry);
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+function aborted(): AgentchartError {
+  return new AgentchartError({ code: 'ABORTED', message: 'The model turn was aborted' });
+}
+
+function positive(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new AgentchartError({
+      code: 'INVALID_ARGUMENT',
+      message: `anthropicModel: ${name} must be a positive number, got ${value}`,
+    });
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value >= 0)) {
+    throw new AgentchartError({
+      code: 'INVALID_ARGUMENT',
+      message: `anthropicModel: ${name} must be zero or more, got ${value}`,
+    });
+  }
+  return value;
+}

@@ -1,0 +1,167 @@
+import { AgentchartError } from '../agentchart-error.js';
+import type { ContentBlock } from './message.js';
+import type { ModelStreamPart, StopReason } from './model-client.js';
+import { emptyUsage, type Usage } from './usage.js';
+
+/** The raw stream events of the Messages API that matter here (structural: no SDK import). */
+export type RawStreamEvent =
+  | { type: 'message_start'; message: { usage: RawUsage } }
+  | { type: 'content_block_start'; index: number; content_block: RawBlockStart }
+  | { type: 'content_block_delta'; index: number; delta: RawDelta }
+  | { type: 'content_block_stop'; index: number }
+  | { type: 'message_delta'; delta: { stop_reason: string | null }; usage: Partial<RawUsage> }
+  | { type: 'message_stop' };
+
+interface RawUsage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+type RawBlockStart =
+  | { type: 'text'; text: string }
+  | { type: 'thinking'; thinking: string; signature?: string }
+  | { type: 'redacted_thinking'; data: string }
+  | { type: 'tool_use'; id: string; name: string }
+  | { type: string };
+type RawDelta =
+  | { type: 'text_delta'; text: string }
+  | { type: 'thinking_delta'; thinking: string }
+  | { type: 'signature_delta'; signature: string }
+  | { type: 'input_json_delta'; partial_json: string }
+  | { type: string };
+
+/** What one attempt at a turn produced. `pause_turn` is passed through for the caller to continue. */
+export interface AttemptResult {
+  stopReason: StopReason | 'pause_turn';
+  content: ContentBlock[];
+  usage: Usage;
+}
+
+type Building =
+  | { type: 'text'; text: string }
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted-thinking'; data: string }
+  | { type: 'tool'; id: string; name: string; json: string; input?: unknown }
+  | { type: 'other' };
+
+const stopReasons = new Set(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal', 'pause_turn']);
+
+/**
+ * Reads the raw events of one streamed response: yields text and thinking deltas as they come and
+ * each tool call once its input is complete and parses, and returns the whole content, stop reason
+ * and usage. A stream that ends before `message_stop` is an error (`MODEL_STREAM_INCOMPLETE`,
+ * recoverable): a partial answer must never pass for a whole one.
+ */
+export async function* readAnthropicStream(
+  events: AsyncIterable<RawStreamEvent>,
+): AsyncGenerator<ModelStreamPart, AttemptResult> {
+  const blocks: Building[] = [];
+  const usage = emptyUsage();
+  let stopReason: string | null = null;
+  let stopped = false;
+  for await (const event of events) {
+    switch (event.type) {
+      case 'message_start':
+        Object.assign(usage, usageOf(event.message.usage, usage));
+        break;
+      case 'content_block_start':
+        blocks[event.index] = startBlock(event.content_block);
+        break;
+      case 'content_block_delta': {
+        const block = blocks[event.index];
+        const { delta } = event;
+        if (block?.type === 'text' && 'text' in delta) {
+          block.text += delta.text;
+          yield { type: 'text-delta', text: delta.text };
+        } else if (block?.type === 'thinking' && 'thinking' in delta) {
+          block.thinking += delta.thinking;
+          yield { type: 'thinking-delta', thinking: delta.thinking };
+        } else if (block?.type === 'thinking' && 'signature' in delta) {
+          block.signature += delta.signature;
+        } else if (block?.type === 'tool' && 'partial_json' in delta) {
+          block.json += delta.partial_json;
+        }
+        break;
+      }
+      case 'content_block_stop': {
+        const block = blocks[event.index];
+        if (block?.type !== 'tool') break;
+        const input = parseToolInput(block.json);
+        if (input === undefined) break;
+        block.input = input;
+        yield { type: 'tool-call', toolCallId: block.id, toolName: block.name, input };
+        break;
+      }
+      case 'message_delta':
+        stopReason = event.delta.stop_reason ?? stopReason;
+        Object.assign(usage, usageOf(event.usage, usage));
+        break;
+      case 'message_stop':
+        stopped = true;
+        break;
+    }
+  }
+  if (!stopped || stopReason === null) {
+    throw new AgentchartError({
+      code: 'MODEL_STREAM_INCOMPLETE',
+      message: 'The response stream ended before message_stop',
+      details: { errorClass: 'network', recoverable: true },
+    });
+  }
+  if (!stopReasons.has(stopReason)) {
+    throw new AgentchartError({
+      code: 'MODEL_ERROR',
+      message: `The model stopped for a reason agentchart does not know: '${stopReason}'`,
+      details: { errorClass: 'model_error', recoverable: false, stopReason },
+    });
+  }
+  return { stopReason: stopReason as AttemptResult['stopReason'], content: finishBlocks(blocks), usage };
+}
+
+function startBlock(start: RawBlockStart): Building {
+  if (start.type === 'text' && 'text' in start) return { type: 'text', text: start.text };
+  if (start.type === 'thinking' && 'thinking' in start) {
+    return { type: 'thinking', thinking: start.thinking, signature: start.signature ?? '' };
+  }
+  if (start.type === 'redacted_thinking' && 'data' in start)
+    return { type: 'redacted-thinking', data: start.data };
+  if (start.type === 'tool_use' && 'id' in start)
+    return { type: 'tool', id: start.id, name: start.name, json: '' };
+  return { type: 'other' };
+}
+
+/** The tool's input, or undefined when its JSON does not parse (cut off, or malformed: kept raw, never run as parsed). */
+function parseToolInput(json: string): unknown {
+  if (json.trim() === '') return {};
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+}
+
+function finishBlocks(blocks: readonly (Building | undefined)[]): ContentBlock[] {
+  const content: ContentBlock[] = [];
+  for (const block of blocks) {
+    if (block === undefined || block.type === 'other') continue;
+    if (block.type !== 'tool') content.push(block);
+    else
+      content.push({
+        type: 'tool-call',
+        toolCallId: block.id,
+        toolName: block.name,
+        input: block.input ?? block.json,
+      });
+  }
+  return content;
+}
+
+function usageOf(raw: Partial<RawUsage>, previous: Usage): Usage {
+  return {
+    inputTokens: raw.input_tokens ?? previous.inputTokens,
+    outputTokens: raw.output_tokens ?? previous.outputTokens,
+    cacheCreationInputTokens: raw.cache_creation_input_tokens ?? previous.cacheCreationInputTokens,
+    cacheReadInputTokens: raw.cache_read_input_tokens ?? previous.cacheReadInputTokens,
+  };
+}

@@ -1,0 +1,29 @@
+import { defineTool, type RunEvent, type RunEventOf, type RunHandle } from 'agentchart';
+import { z } from 'zod';
+
+/** Every event of a run, from its start to `run-end`. */
+export async function collect(run: RunHandle): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
+  for await (const event of run) events.push(event);
+  return events;
+}
+
+/** The events of one type. */
+export function ofType<T extends RunEvent['type']>(events: readonly RunEvent[], type: T): RunEventOf<T>[] {
+  return events.filter((event): event is RunEventOf<T> => event.type === type);
+}
+
+/** A tool that adds two numbers and counts its calls. */
+export function adder() {
+  const calls: { a: number; b: number }[] = [];
+  const tool = defineTool({
+    name: 'add',
+    description: 'Adds two numbers',
+    input: z.object({ a: z.number(), b: z.number() }),
+    execute: ({ a, b }) => {
+      calls.push({ a, b });
+      return a + b;
+    },
+  });
+  return { tool, calls };
+}
