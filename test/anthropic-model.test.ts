@@ -18,6 +18,13 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** The messages of the request with this index, as the server received them. */
+function sentMessages(index: number): { role: string; content: unknown[] }[] {
+  const request = server?.requests[index];
+  if (request === undefined) throw new Error(`The server received no request ${index}`);
+  return request.body.messages as { role: string; content: unknown[] }[];
+}
+
 async function setUp(script: FakeAnthropicScript, options: AnthropicModelOptions = {}) {
   server = await startFakeAnthropicServer(script);
   const add = adder();
@@ -49,7 +56,7 @@ describe('anthropicModel against the Messages API over HTTP', () => {
 
   it('assembles a tool input that arrives in many input_json_delta chunks, then sends its result', async () => {
     const input = { a: 123456, b: 654321 };
-    const { server, runtime, calls } = await setUp([
+    const { runtime, calls } = await setUp([
       { toolCalls: [{ name: 'add', input, id: 'toolu_1' }], chunkSize: 2 },
       { text: 'The sum is 777777.' },
     ]);
@@ -59,7 +66,7 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     expect(ofType(events, 'tool-call')).toMatchObject([{ toolCallId: 'toolu_1', toolName: 'add', input }]);
     expect(ofType(events, 'tool-result')).toMatchObject([{ toolCallId: 'toolu_1', output: 777777 }]);
     expect((await run.result).output).toBe('The sum is 777777.');
-    const messages = server.requests[1]?.body.messages as unknown[];
+    const messages = sentMessages(1);
     expect(messages.at(-2)).toEqual({
       role: 'assistant',
       content: [{ type: 'tool_use', id: 'toolu_1', name: 'add', input }],
@@ -71,7 +78,7 @@ describe('anthropicModel against the Messages API over HTTP', () => {
   });
 
   it('runs two tool calls of one turn and answers both in one message', async () => {
-    const { server, runtime, calls } = await setUp([
+    const { runtime, calls } = await setUp([
       {
         text: 'Two sums.',
         toolCalls: [
@@ -84,7 +91,7 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     const run = runtime.start({ input: 'Add' });
     await run.result;
     expect(calls).toHaveLength(2);
-    const last = (server.requests[1]?.body.messages as { content: unknown[] }[]).at(-1);
+    const last = sentMessages(1).at(-1);
     expect(last?.content).toEqual([
       { type: 'tool_result', tool_use_id: 'toolu_a', content: '3', is_error: false },
       { type: 'tool_result', tool_use_id: 'toolu_b', content: '7', is_error: false },
@@ -212,7 +219,7 @@ describe('anthropicModel against the Messages API over HTTP', () => {
   });
 
   it('continues a pause_turn response without a user turn', async () => {
-    const { server, runtime } = await setUp([
+    const { runtime } = await setUp([
       { text: 'Part one. ', stopReason: 'pause_turn' },
       { text: 'Part two.' },
     ]);
@@ -223,7 +230,7 @@ describe('anthropicModel against the Messages API over HTTP', () => {
       output: 'Part one. Part two.',
       usage: { turns: 1, outputTokens: 40 },
     });
-    const messages = server.requests[1]?.body.messages as { role: string }[];
+    const messages = sentMessages(1);
     expect(messages.map((message) => message.role)).toEqual(['user', 'assistant']);
   });
 
@@ -257,7 +264,7 @@ describe('anthropicModel against the Messages API over HTTP', () => {
         .join(''),
     ).toBe('Let me think about it.');
     expect(server.requests[0]?.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
-    const assistant = (server.requests[1]?.body.messages as { content: unknown[] }[])[1];
+    const assistant = sentMessages(1)[1];
     expect(assistant?.content[0]).toEqual({
       type: 'thinking',
       thinking: 'Let me think about it.',
