@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startFakeAnthropicServer } from 'agentchart/testing';
+
+const run = promisify(execFile);
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ANTHROPIC_')));
+
+function runExample(file: string, env: Record<string, string> = {}) {
+  return run(process.execPath, ['--import', 'tsx', '--conditions=source', file], {
+    env: { ...cleanEnv, ...env },
+    timeout: 30_000,
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('examples', () => {
+  const servers: { close(): Promise<void> }[] = [];
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+  });
+
+  it('quickstart runs on the scripted model without an API key', async () => {
+    const { stdout } = await runExample('examples/quickstart.ts');
+    expect(stdout).toContain('a scripted model stands in for Claude');
+    expect(stdout).toContain('-> get_weather({"city":"Paris"})');
+    expect(stdout).toContain('<- {"sky":"sunny","celsius":19}');
+    expect(stdout).toContain('status: done, turns: 2');
+  });
+
+  it('quickstart talks to the Messages API when ANTHROPIC_API_KEY is set', async () => {
+    const server = await startFakeAnthropicServer([
+      { text: 'Checking.', toolCalls: [{ name: 'get_weather', input: { city: 'Oslo' } }] },
+      { text: 'Oslo has snow.' },
+    ]);
+    servers.push(server);
+    const { stdout } = await runExample('examples/quickstart.ts', {
+      ANTHROPIC_API_KEY: 'sk-test',
+      ANTHROPIC_BASE_URL: server.url,
+    });
+    expect(stdout).not.toContain('scripted model');
+    expect(stdout).toContain('<- {"sky":"snow","celsius":-3}');
+    expect(stdout).toContain('Oslo has snow.');
+    expect(server.requests[0]?.headers.authorization).toBe('Bearer sk-test');
+  });
+
+  it('inspect relays the run to a local inspector page', async () => {
+    const port = await freePort();
+    const { stdout } = await runExample('examples/inspect.ts', {
+      INSPECTOR_PORT: String(port),
+      INSPECTOR_LINGER_MS: '100',
+    });
+    expect(stdout).toContain(`Open http://localhost:${port}`);
+    expect(stdout).toContain('result: done');
+  });
+});

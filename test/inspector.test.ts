@@ -1,0 +1,60 @@
+import type { AddressInfo } from 'node:net';
+import { createWebSocketInspector } from '@statelyai/inspect';
+import { describe, expect, it, vi } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { createRuntime } from 'agentchart';
+import { scriptedModel } from 'agentchart/testing';
+import { adder } from './helpers.js';
+
+interface InspectionMessage {
+  type: string;
+  name?: string;
+  sessionId: string;
+  definition?: string;
+  event?: { type: string };
+  snapshot?: { value?: unknown; status?: string };
+}
+
+describe('the Stately inspector', () => {
+  it('receives the run actor, its events and its snapshots with named states over a WebSocket', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const received: InspectionMessage[] = [];
+    const connected = new Promise<void>((resolve) => {
+      server.on('connection', (socket) => {
+        socket.on('message', (data) => received.push(JSON.parse(String(data))));
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` });
+    await connected;
+
+    const add = adder();
+    const model = scriptedModel([{ toolCalls: [{ name: 'add', input: { a: 2, b: 2 } }] }, { text: '4' }]);
+    const runtime = createRuntime({ model, tools: [add.tool], inspect: inspector.inspect });
+    const run = runtime.start({ input: '2+2', runId: 'inspected' });
+    await run.result;
+
+    await vi.waitFor(() => {
+      const values = received.filter((message) => message.type === '@xstate.snapshot').map((message) => message.snapshot?.value);
+      expect(values).toContain('done');
+    });
+    const root = received.find((message) => message.type === '@xstate.actor' && message.name === 'agentRun');
+    expect(root).toBeDefined();
+    const definition = JSON.parse(root?.definition ?? '{}') as { states: Record<string, unknown> };
+    expect(Object.keys(definition.states)).toEqual(expect.arrayContaining(['plan', 'act', 'observe', 'paused', 'done']));
+    const rootSnapshots = received.filter((message) => message.type === '@xstate.snapshot' && message.sessionId === root?.sessionId);
+    // observe decides at once (eventless transitions), so snapshots rest only in plan, act and the end.
+    expect(rootSnapshots.map((message) => message.snapshot?.value)).toEqual(['plan', 'act', 'act', 'plan', 'done']);
+    const eventTypes = received.filter((message) => message.type === '@xstate.event').map((message) => message.event?.type);
+    expect(eventTypes).toEqual(expect.arrayContaining(['TOOL_RESULT', 'TOOLS_SETTLED']));
+    expect(eventTypes.some((type) => type?.startsWith('xstate.done.actor.'))).toBe(true);
+    const children = received.filter((message) => message.type === '@xstate.actor' && message.name !== 'agentRun');
+    expect(children.length).toBeGreaterThan(0);
+
+    inspector.stop();
+    await runtime.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
