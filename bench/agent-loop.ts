@@ -1,0 +1,82 @@
+/**
+ * bench/agent-loop: the cost of the run loop itself, with no persistence and no model latency.
+ *
+ * Runs of 20 and of 200 turns on the scripted model (no delays). Each turn streams 1 KB of
+ * assistant text (as 64 deltas) and calls one tool whose result is 4 KB; the last turn answers.
+ * Prints one JSON line per run length (ms per step, events per second), then a summary line with
+ * the ratio of per-step time at 200 turns to that at 20 (target: at most 1.5) and the target
+ * checks. A step is one turn: plan, act and observe.
+ *
+ *   npm run bench:agent-loop
+ */
+import { z } from 'zod';
+import { createRuntime, defineTool } from 'agentchart';
+import { scriptedModel } from 'agentchart/testing';
+
+const text = 'x'.repeat(1024);
+const toolResult = 'y'.repeat(4096);
+
+const fetchPage = defineTool({
+  name: 'fetch_page',
+  description: 'Returns 4 KB',
+  input: z.object({ page: z.number() }),
+  execute: async () => toolResult,
+});
+
+interface Measurement {
+  turns: number;
+  runs: number;
+  msPerStep: number;
+  eventsPerSecond: number;
+}
+
+async function measure(turns: number, runs: number): Promise<Measurement> {
+  const model = scriptedModel((_, index) =>
+    index < turns - 1
+      ? { text, toolCalls: [{ name: 'fetch_page', input: { page: index } }], usage: { inputTokens: 1000, outputTokens: 300 } }
+      : { text, usage: { inputTokens: 1000, outputTokens: 300 } },
+  );
+  const runtime = createRuntime({ model, tools: [fetchPage], limits: { maxTurns: turns } });
+  const perStep: number[] = [];
+  let events = 0;
+  let seconds = 0;
+  for (let run = 0; run < runs; run++) {
+    model.requests.length = 0;
+    const started = performance.now();
+    const handle = runtime.start({ input: 'Read the pages' });
+    let count = 0;
+    handle.events$.subscribe(() => count++);
+    const result = await handle.result;
+    const elapsed = performance.now() - started;
+    if (result.status !== 'done' || result.usage.turns !== turns) throw new Error(`run ended ${result.status} after ${result.usage.turns} turns`);
+    perStep.push(elapsed / turns);
+    events += count;
+    seconds += elapsed / 1000;
+  }
+  await runtime.close();
+  perStep.sort((a, b) => a - b);
+  const median = perStep[Math.floor(perStep.length / 2)] ?? Number.NaN;
+  return { turns, runs, msPerStep: round(median), eventsPerSecond: Math.round(events / seconds) };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+// Warm up the JIT on both lengths before measuring.
+await measure(20, 20);
+await measure(200, 2);
+
+const short = await measure(20, 100);
+const long = await measure(200, 10);
+for (const measurement of [short, long]) console.log(JSON.stringify({ bench: 'agent-loop', ...measurement }));
+const ratio = round(long.msPerStep / short.msPerStep);
+console.log(
+  JSON.stringify({
+    bench: 'agent-loop',
+    summary: true,
+    ratio200to20: ratio,
+    targets: { msPerStepAt200Under: 0.3, ratioAtMost: 1.5 },
+    pass: long.msPerStep < 0.3 && ratio <= 1.5,
+  }),
+);

@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+/** The URLs a fresh Node process resolves while importing `specifier`. */
+async function importsOf(specifier: string): Promise<string[]> {
+  const file = join(mkdtempSync(join(tmpdir(), 'agentchart-imports-')), 'trace.txt');
+  const script = `await import(${JSON.stringify(specifier)});`;
+  await run(
+    process.execPath,
+    ['--import', './test/fixtures/trace-imports.mjs', '--import', 'tsx', '--conditions=source', '--input-type=module', '-e', script],
+    { env: { ...process.env, TRACE_IMPORTS_FILE: file }, timeout: 30_000 },
+  );
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+describe('package entry points', () => {
+  it('the core import loads neither @anthropic-ai/sdk nor level', async () => {
+    const urls = await importsOf('agentchart');
+    expect(urls.some((url) => url.includes('/src/index.ts'))).toBe(true);
+    expect(urls.some((url) => url.includes('xstate'))).toBe(true);
+    expect(urls.filter((url) => url.includes('@anthropic-ai/sdk') || /\/(classic-)?level\//.test(url))).toEqual([]);
+  });
+
+  it('agentchart/anthropic does load the SDK', async () => {
+    const urls = await importsOf('agentchart/anthropic');
+    expect(urls.some((url) => url.includes('@anthropic-ai/sdk'))).toBe(true);
+  });
+});
