@@ -9,9 +9,10 @@
  *
  *   npm run bench:agent-loop
  */
-import { z } from 'zod';
+
 import { createRuntime, defineTool } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
+import { z } from 'zod';
 
 const text = 'x'.repeat(1024);
 const toolResult = 'y'.repeat(4096);
@@ -33,7 +34,11 @@ interface Measurement {
 async function measure(turns: number, runs: number): Promise<Measurement> {
   const model = scriptedModel((_, index) =>
     index < turns - 1
-      ? { text, toolCalls: [{ name: 'fetch_page', input: { page: index } }], usage: { inputTokens: 1000, outputTokens: 300 } }
+      ? {
+          text,
+          toolCalls: [{ name: 'fetch_page', input: { page: index } }],
+          usage: { inputTokens: 1000, outputTokens: 300 },
+        }
       : { text, usage: { inputTokens: 1000, outputTokens: 300 } },
   );
   const runtime = createRuntime({ model, tools: [fetchPage], limits: { maxTurns: turns } });
@@ -48,7 +53,8 @@ async function measure(turns: number, runs: number): Promise<Measurement> {
     handle.events$.subscribe(() => count++);
     const result = await handle.result;
     const elapsed = performance.now() - started;
-    if (result.status !== 'done' || result.usage.turns !== turns) throw new Error(`run ended ${result.status} after ${result.usage.turns} turns`);
+    if (result.status !== 'done' || result.usage.turns !== turns)
+      throw new Error(`run ended ${result.status} after ${result.usage.turns} turns`);
     perStep.push(elapsed / turns);
     events += count;
     seconds += elapsed / 1000;

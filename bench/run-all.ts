@@ -11,7 +11,11 @@ const benches = readdirSync(new URL('.', import.meta.url))
   .filter((file) => file.endsWith('.ts') && file !== 'run-all.ts')
   .sort();
 for (const file of benches) {
-  execFileSync(process.execPath, ['--import', 'tsx', '--conditions=source', new URL(file, import.meta.url).pathname], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=source', new URL(file, import.meta.url).pathname],
+    {
+      stdio: 'inherit',
+    },
+  );
 }

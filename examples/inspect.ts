@@ -9,9 +9,9 @@
  */
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { createInspectorServer } from '@statelyai/inspect/server';
-import { z } from 'zod';
 import { createRuntime, defineTool } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
+import { z } from 'zod';
 
 const port = Number(process.env.INSPECTOR_PORT ?? 8080);
 const relay = createInspectorServer({ port, autoOpen: false });
@@ -26,8 +26,16 @@ const roll = defineTool({
 });
 
 const model = scriptedModel([
-  { text: 'Rolling a d20 for you.', toolCalls: [{ name: 'roll_die', input: { sides: 20 } }], tokenDelayMs: 150 },
-  { text: 'And a d6 for good measure.', toolCalls: [{ name: 'roll_die', input: { sides: 6 } }], tokenDelayMs: 150 },
+  {
+    text: 'Rolling a d20 for you.',
+    toolCalls: [{ name: 'roll_die', input: { sides: 20 } }],
+    tokenDelayMs: 150,
+  },
+  {
+    text: 'And a d6 for good measure.',
+    toolCalls: [{ name: 'roll_die', input: { sides: 6 } }],
+    tokenDelayMs: 150,
+  },
   { text: 'Both dice are rolled; see the tool results above.', tokenDelayMs: 150 },
 ]);
 

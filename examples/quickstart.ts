@@ -6,9 +6,10 @@
  * With ANTHROPIC_API_KEY set it talks to Claude; without it a scripted model plays a short
  * conversation, so the example runs anywhere with no key and no server.
  */
-import { z } from 'zod';
+
 import { createRuntime, defineTool, type ModelClient } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
+import { z } from 'zod';
 
 const forecasts: Record<string, { sky: string; celsius: number }> = {
   paris: { sky: 'light rain', celsius: 11 },
@@ -77,7 +78,9 @@ for await (const event of run) {
 }
 
 const result = await run.result;
-console.log(`\n\nstatus: ${result.status}, turns: ${result.usage.turns}, tokens in/out: ${result.usage.inputTokens}/${result.usage.outputTokens}`);
+console.log(
+  `\n\nstatus: ${result.status}, turns: ${result.usage.turns}, tokens in/out: ${result.usage.inputTokens}/${result.usage.outputTokens}`,
+);
 if (result.error) console.log(`error: ${result.error.errorClass}: ${result.error.message}`);
 await runtime.close();
 process.exitCode = result.success ? 0 : 1;

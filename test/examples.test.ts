@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropicServer } from 'agentchart/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ANTHROPIC_')));
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !key.startsWith('ANTHROPIC_')),
+);
 
 function runExample(file: string, env: Record<string, string> = {}) {
   return run(process.execPath, ['--import', 'tsx', '--conditions=source', file], {

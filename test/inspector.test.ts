@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
-import { describe, expect, it, vi } from 'vitest';
-import { WebSocketServer } from 'ws';
 import { createRuntime } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
+import { describe, expect, it, vi } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { adder } from './helpers.js';
 
 interface InspectionMessage {
@@ -37,20 +37,36 @@ describe('the Stately inspector', () => {
     await run.result;
 
     await vi.waitFor(() => {
-      const values = received.filter((message) => message.type === '@xstate.snapshot').map((message) => message.snapshot?.value);
+      const values = received
+        .filter((message) => message.type === '@xstate.snapshot')
+        .map((message) => message.snapshot?.value);
       expect(values).toContain('done');
     });
     const root = received.find((message) => message.type === '@xstate.actor' && message.name === 'agentRun');
     expect(root).toBeDefined();
     const definition = JSON.parse(root?.definition ?? '{}') as { states: Record<string, unknown> };
-    expect(Object.keys(definition.states)).toEqual(expect.arrayContaining(['plan', 'act', 'observe', 'paused', 'done']));
-    const rootSnapshots = received.filter((message) => message.type === '@xstate.snapshot' && message.sessionId === root?.sessionId);
+    expect(Object.keys(definition.states)).toEqual(
+      expect.arrayContaining(['plan', 'act', 'observe', 'paused', 'done']),
+    );
+    const rootSnapshots = received.filter(
+      (message) => message.type === '@xstate.snapshot' && message.sessionId === root?.sessionId,
+    );
     // observe decides at once (eventless transitions), so snapshots rest only in plan, act and the end.
-    expect(rootSnapshots.map((message) => message.snapshot?.value)).toEqual(['plan', 'act', 'act', 'plan', 'done']);
-    const eventTypes = received.filter((message) => message.type === '@xstate.event').map((message) => message.event?.type);
+    expect(rootSnapshots.map((message) => message.snapshot?.value)).toEqual([
+      'plan',
+      'act',
+      'act',
+      'plan',
+      'done',
+    ]);
+    const eventTypes = received
+      .filter((message) => message.type === '@xstate.event')
+      .map((message) => message.event?.type);
     expect(eventTypes).toEqual(expect.arrayContaining(['TOOL_RESULT', 'TOOLS_SETTLED']));
     expect(eventTypes.some((type) => type?.startsWith('xstate.done.actor.'))).toBe(true);
-    const children = received.filter((message) => message.type === '@xstate.actor' && message.name !== 'agentRun');
+    const children = received.filter(
+      (message) => message.type === '@xstate.actor' && message.name !== 'agentRun',
+    );
     expect(children.length).toBeGreaterThan(0);
 
     inspector.stop();

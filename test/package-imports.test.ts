@@ -13,7 +13,16 @@ async function importsOf(specifier: string): Promise<string[]> {
   const script = `await import(${JSON.stringify(specifier)});`;
   await run(
     process.execPath,
-    ['--import', './test/fixtures/trace-imports.mjs', '--import', 'tsx', '--conditions=source', '--input-type=module', '-e', script],
+    [
+      '--import',
+      './test/fixtures/trace-imports.mjs',
+      '--import',
+      'tsx',
+      '--conditions=source',
+      '--input-type=module',
+      '-e',
+      script,
+    ],
     { env: { ...process.env, TRACE_IMPORTS_FILE: file }, timeout: 30_000 },
   );
   return readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -24,7 +33,9 @@ describe('package entry points', () => {
     const urls = await importsOf('agentchart');
     expect(urls.some((url) => url.includes('/src/index.ts'))).toBe(true);
     expect(urls.some((url) => url.includes('xstate'))).toBe(true);
-    expect(urls.filter((url) => url.includes('@anthropic-ai/sdk') || /\/(classic-)?level\//.test(url))).toEqual([]);
+    expect(
+      urls.filter((url) => url.includes('@anthropic-ai/sdk') || /\/(classic-)?level\//.test(url)),
+    ).toEqual([]);
   });
 
   it('agentchart/anthropic does load the SDK', async () => {
