@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import { createRuntime, type Runtime } from 'agentchart';
 import { type AnthropicModelOptions, anthropicModel } from 'agentchart/anthropic';
 import {
@@ -134,14 +135,19 @@ describe('anthropicModel against the Messages API over HTTP', () => {
   it('retries a dropped connection and a stream that ends before message_stop', async () => {
     const { server, runtime } = await setUp([
       { text: 'dropped', dropAfterEvents: 4 },
+      { text: 'dropped in the middle of the body', dropAfterEvents: 6, eventDelayMs: 5 },
       { text: 'ended early', endAfterEvents: 5 },
       { text: 'Whole.' },
     ]);
     const run = runtime.start({ input: 'Hi' });
     const events = await collect(run);
-    expect(ofType(events, 'retry').map((retry) => retry.errorClass)).toEqual(['network', 'network']);
+    expect(ofType(events, 'retry').map((retry) => retry.errorClass)).toEqual([
+      'network',
+      'network',
+      'network',
+    ]);
     expect((await run.result).output).toBe('Whole.');
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(4);
   });
 
   it('gives up after maxRetries with a recoverable error', async () => {
@@ -154,6 +160,26 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     });
     expect(result.error?.details).toMatchObject({ status: 529, code: 'MODEL_ERROR' });
     expect(server.requests).toHaveLength(3);
+  });
+
+  it('uses a given SDK client, with its own retries turned off in favour of visible ones', async () => {
+    server = await startFakeAnthropicServer([
+      {
+        status: 529,
+        error: { type: 'overloaded_error', message: 'Overloaded' },
+        headers: { 'retry-after-ms': '1' },
+      },
+      { text: 'From a custom client.' },
+    ]);
+    const client = new Anthropic({ baseURL: server.url, apiKey: 'custom-key', maxRetries: 5 });
+    runtime = createRuntime({ model: anthropicModel({ client, model: 'claude-haiku-5-5', maxTokens: 100 }) });
+    const run = runtime.start({ input: 'Hi' });
+    const events = await collect(run);
+    expect((await run.result).output).toBe('From a custom client.');
+    expect(ofType(events, 'retry')).toHaveLength(1);
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1]?.headers.authorization).toBe('Bearer custom-key');
+    expect(server.requests[1]?.body).toMatchObject({ model: 'claude-haiku-5-5', max_tokens: 100 });
   });
 
   it('maps a 401 to authentication and does not retry it', async () => {

@@ -110,6 +110,36 @@ describe('tools', () => {
     expect(results[3]?.output).toBe("Tool 'slow' timed out after 20 ms");
   });
 
+  it('turns tool outputs into plain JSON, and fails a call whose output JSON cannot hold', async () => {
+    const when = new Date('2026-01-02T03:04:05.000Z');
+    const outputs: Record<string, unknown> = {
+      date: { when },
+      nothing: undefined,
+      big: { n: 10n },
+      text: 'plain',
+    };
+    const give = defineTool({
+      name: 'give',
+      description: 'Returns a value',
+      input: z.object({ what: z.string() }),
+      execute: ({ what }) => outputs[what],
+    });
+    const calls = Object.keys(outputs).map((what) => ({ name: 'give', input: { what } }));
+    const model = scriptedModel([{ toolCalls: calls }, { text: 'ok' }]);
+    const runtime = createRuntime({ model, tools: [give] });
+    const run = runtime.start({ input: 'Give' });
+    const events = await collect(run);
+    expect((await run.result).status).toBe('done');
+    const sent = model.requests[1]?.messages.at(-1)?.content as { output: unknown; isError: boolean }[];
+    expect(sent.map((block) => block.output)).toEqual([
+      { when: '2026-01-02T03:04:05.000Z' },
+      null,
+      expect.stringMatching(/^Tool 'give' returned a value that is not JSON: .*BigInt/),
+      'plain',
+    ]);
+    expect(ofType(events, 'tool-error')).toMatchObject([{ code: 'TOOL_FAILED', toolCallId: 'call_0_2' }]);
+  });
+
   it('runs the tool calls of one turn concurrently, up to maxConcurrentToolCalls', async () => {
     const measure = async (limit: number) => {
       let running = 0;

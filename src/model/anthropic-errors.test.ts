@@ -19,6 +19,9 @@ describe('classifyAnthropicError', () => {
     [{ type: 'api_error' }, 'server_error', true],
     [{ name: 'APIConnectionTimeoutError' }, 'timeout', true],
     [{ name: 'APIConnectionError' }, 'network', true],
+    [{ cause: new TypeError('terminated') }, 'network', true],
+    [{ cause: Object.assign(new Error('read'), { code: 'ECONNRESET' }) }, 'network', true],
+    [{ name: 'AnthropicError' }, 'model_error', false],
   ])('classifies %o as %s (recoverable: %s)', (fields, errorClass, recoverable) => {
     const error = Object.assign(new Error('failed'), fields);
     const classified = classifyAnthropicError(error);

@@ -44,8 +44,9 @@ interface ApiErrorLike {
 /**
  * Turns what the Anthropic SDK threw into an `AgentchartError` (code `MODEL_ERROR`) whose details
  * say the `errorClass`, whether it is `recoverable` (worth retrying), the HTTP status, and how long
- * the API asked us to wait (`retryAfterMs`). Errors without a status or a known type (a dropped
- * connection, a body cut short) are network errors and recoverable.
+ * the API asked us to wait (`retryAfterMs`). A failed connection or a body cut short is a
+ * recoverable `network` error; anything else without a status or a known type (a missing API key,
+ * a bug) is a `model_error` that is not retried.
  */
 export function classifyAnthropicError(error: unknown): AgentchartError {
   if (AgentchartError.isInstance(error)) return error;
@@ -56,10 +57,10 @@ export function classifyAnthropicError(error: unknown): AgentchartError {
   const classified: Classified = timedOut
     ? { errorClass: 'timeout', recoverable: true }
     : ((type === undefined ? undefined : byType[type]) ??
-      (status === undefined ? undefined : (byStatus[status] ?? statusRange(status))) ?? {
-        errorClass: 'network',
-        recoverable: true,
-      });
+      (status === undefined ? undefined : (byStatus[status] ?? statusRange(status))) ??
+      (isConnectionFailure(error)
+        ? { errorClass: 'network', recoverable: true }
+        : { errorClass: 'model_error', recoverable: false }));
   const retryAfterMs = retryAfter(apiError?.headers);
   const apiMessage = (error as { apiMessage?: unknown } | undefined)?.apiMessage;
   const message =
@@ -91,4 +92,22 @@ function retryAfter(headers: ApiErrorLike['headers']): number | undefined {
   const seconds = Number.parseFloat(headers.get('retry-after') ?? '');
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   return undefined;
+}
+
+/** Whether the error (or one of its causes) is a connection that failed or was cut: worth a retry. */
+function isConnectionFailure(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const { name, message, code } = current as { name?: unknown; message?: unknown; code?: unknown };
+    if (name === 'APIConnectionError') return true;
+    if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return true;
+    if (
+      name === 'TypeError' &&
+      typeof message === 'string' &&
+      /terminated|fetch failed|socket/i.test(message)
+    )
+      return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }

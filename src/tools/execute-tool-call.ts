@@ -45,7 +45,8 @@ export async function executeToolCall(
       }
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
-    return { ok: true, output: await Promise.race([execution, stop]) };
+    const output = await Promise.race([execution, stop]);
+    return asJson(output, call);
   } catch (cause) {
     if (AgentchartError.isInstance(cause)) return { ok: false, error: cause };
     const reason = cause instanceof Error ? cause.message : String(cause);
@@ -67,4 +68,31 @@ function failure(
 
 function toolDetails(call: ToolCallBlock): Record<string, unknown> {
   return { toolName: call.toolName, toolCallId: call.toolCallId };
+}
+
+/**
+ * A tool's output as plain JSON (it goes into the run's context and checkpoints, and to the model).
+ * `undefined` becomes `null`; values JSON cannot hold (a BigInt, a cycle) fail the call.
+ */
+function asJson(output: unknown, call: ToolCallBlock): ToolCallOutcome {
+  if (output === undefined) return { ok: true, output: null };
+  if (
+    typeof output === 'string' ||
+    typeof output === 'boolean' ||
+    output === null ||
+    Number.isFinite(output)
+  ) {
+    return { ok: true, output };
+  }
+  try {
+    return { ok: true, output: JSON.parse(JSON.stringify(output)) };
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return failure(
+      'TOOL_FAILED',
+      `Tool '${call.toolName}' returned a value that is not JSON: ${reason}`,
+      call,
+      cause,
+    );
+  }
 }
