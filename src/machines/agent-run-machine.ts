@@ -1,4 +1,4 @@
-import { assign, emit, fromCallback, fromPromise, setup } from 'xstate';
+import { assign, emit, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
 import { toolCallsOf } from '../model/message.js';
 import { addUsage, emptyUsage } from '../model/usage.js';
 import { toRunError } from '../run-error.js';
@@ -52,23 +52,18 @@ export const agentRunMachine = setup({
       type: 'phase' as const,
       ...params,
     })),
-    recordTurn: assign(({ context }, output: ModelTurnOutput) => {
-      const calls = output.stopReason === 'tool_use' ? toolCallsOf(output.content) : [];
-      return {
-        messages: [...context.messages, { role: 'assistant' as const, content: output.content }],
+    recordTurn: enqueueActions(({ context, enqueue }, output: ModelTurnOutput) => {
+      const usage = addUsage(context.usage, output.usage);
+      enqueue.assign({
+        messages: [...context.messages, { role: 'assistant', content: output.content }],
         turn: context.turn + 1,
-        usage: addUsage(context.usage, output.usage),
+        usage,
         stopReason: output.stopReason,
-        pendingToolCalls: calls,
+        pendingToolCalls: output.stopReason === 'tool_use' ? toolCallsOf(output.content) : [],
         toolResults: [],
-      };
+      });
+      enqueue.emit({ type: 'usage', turn: context.turn + 1, turnUsage: output.usage, totalUsage: usage });
     }),
-    emitUsage: emit(({ context }, output: ModelTurnOutput) => ({
-      type: 'usage' as const,
-      turn: context.turn,
-      turnUsage: output.usage,
-      totalUsage: context.usage,
-    })),
     recordToolResult: assign({
       toolResults: ({ context, event }) =>
         event.type === 'TOOL_RESULT' &&
@@ -117,13 +112,14 @@ export const agentRunMachine = setup({
         };
       },
     }),
-    rememberPause: assign({ pausedFrom: (_, params: { from: 'plan' | 'act' }) => params.from }),
-    emitPaused: emit((_, params: { from: 'plan' | 'act' }) => ({
-      type: 'paused' as const,
-      from: params.from,
-    })),
-    emitResumed: emit(({ context }) => ({ type: 'resumed' as const, to: context.pausedFrom ?? 'plan' })),
-    forgetPause: assign({ pausedFrom: undefined }),
+    recordPause: enqueueActions(({ enqueue }, params: { from: 'plan' | 'act' }) => {
+      enqueue.assign({ pausedFrom: params.from });
+      enqueue.emit({ type: 'paused', from: params.from });
+    }),
+    recordResume: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit({ type: 'resumed', to: context.pausedFrom ?? 'plan' });
+      enqueue.assign({ pausedFrom: undefined });
+    }),
     recordInputResponse: assign({
       pendingRequests: ({ context, event }) =>
         event.type === 'INPUT_RESPONSE'
@@ -160,17 +156,11 @@ export const agentRunMachine = setup({
           {
             guard: { type: 'wantsTools', params: ({ event }) => event.output },
             target: 'act',
-            actions: [
-              { type: 'recordTurn', params: ({ event }) => event.output },
-              { type: 'emitUsage', params: ({ event }) => event.output },
-            ],
+            actions: { type: 'recordTurn', params: ({ event }) => event.output },
           },
           {
             target: 'observe',
-            actions: [
-              { type: 'recordTurn', params: ({ event }) => event.output },
-              { type: 'emitUsage', params: ({ event }) => event.output },
-            ],
+            actions: { type: 'recordTurn', params: ({ event }) => event.output },
           },
         ],
         onError: {
@@ -182,13 +172,7 @@ export const agentRunMachine = setup({
         },
       },
       on: {
-        PAUSE: {
-          target: 'paused',
-          actions: [
-            { type: 'rememberPause', params: { from: 'plan' } },
-            { type: 'emitPaused', params: { from: 'plan' } },
-          ],
-        },
+        PAUSE: { target: 'paused', actions: { type: 'recordPause', params: { from: 'plan' } } },
       },
     },
     act: {
@@ -205,13 +189,7 @@ export const agentRunMachine = setup({
       on: {
         TOOL_RESULT: { actions: 'recordToolResult' },
         TOOLS_SETTLED: { target: 'observe', actions: 'appendToolResults' },
-        PAUSE: {
-          target: 'paused',
-          actions: [
-            { type: 'rememberPause', params: { from: 'act' } },
-            { type: 'emitPaused', params: { from: 'act' } },
-          ],
-        },
+        PAUSE: { target: 'paused', actions: { type: 'recordPause', params: { from: 'act' } } },
       },
     },
     observe: {
@@ -255,8 +233,8 @@ export const agentRunMachine = setup({
       entry: { type: 'emitPhase', params: ({ context }) => ({ phase: 'paused', turn: context.turn }) },
       on: {
         RESUME: [
-          { guard: 'pausedInAct', target: 'act', actions: ['emitResumed', 'forgetPause'] },
-          { target: 'plan', actions: ['emitResumed', 'forgetPause'] },
+          { guard: 'pausedInAct', target: 'act', actions: 'recordResume' },
+          { target: 'plan', actions: 'recordResume' },
         ],
       },
     },
