@@ -10,7 +10,17 @@ export type AgentchartErrorCode =
   | 'MODEL_ERROR'
   | 'MODEL_STREAM_INCOMPLETE'
   | 'MODEL_STREAM_STALLED'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'STORE_LOCKED'
+  | 'STORE_ERROR'
+  | 'CONCURRENCY_CONFLICT'
+  | 'RUN_NOT_FOUND'
+  | 'RUN_ACTIVE'
+  | 'RUN_ENDED'
+  | 'CHECKPOINT_NOT_FOUND'
+  | 'CHECKPOINT_CORRUPT'
+  | 'CHECKPOINT_INVALID'
+  | 'CHECKPOINT_VERSION_MISMATCH';
 
 /** Constructor options of {@link AgentchartError}. */
 export interface AgentchartErrorOptions {

@@ -32,6 +32,22 @@ export type {
   ToolSpec,
 } from './model/model-client.js';
 export { addUsage, emptyUsage, type Usage } from './model/usage.js';
+export {
+  type CheckpointEnvelope,
+  type CheckpointMeta,
+  type CheckpointStatus,
+  checkpointEnvelopeVersion,
+} from './persistence/checkpoint-envelope.js';
+export type {
+  CheckpointQuery,
+  CheckpointStore,
+  NewRun,
+  RunQuery,
+  RunRecord,
+} from './persistence/checkpoint-store.js';
+export { type KeyRange, type KeyValue, type KeyValueWrite, memoryKeyValue } from './persistence/key-value.js';
+export { createKeyValueStore } from './persistence/key-value-store.js';
+export { memoryStore } from './persistence/memory-store.js';
 export type { ErrorClass, RunError } from './run-error.js';
 export type { RunResult, RunStatus, RunUsage } from './run-result.js';
 export { createRuntime, type Runtime } from './runtime/create-runtime.js';

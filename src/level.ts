@@ -1,5 +1,1 @@
-/**
- * `agentchart/level`: the LevelDB checkpoint store. Reserved for the durable-checkpoints issue;
- * it exports nothing yet.
- */
-export {};
+export { type LevelStoreOptions, levelStore } from './persistence/level-store.js';

@@ -11,3 +11,9 @@ export {
   type ScriptedTurn,
   scriptedModel,
 } from './testing/scripted-model.js';
+export {
+  type ContractTestApi,
+  checkpointStoreContract,
+  testEnvelope,
+  testMessage,
+} from './testing/store-contract.js';

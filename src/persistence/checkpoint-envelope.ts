@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import { AgentchartError } from '../agentchart-error.js';
+import type { AgentRunContext } from '../machines/agent-run-types.js';
+
+/** The envelope format this version of agentchart writes and reads. */
+export const checkpointEnvelopeVersion = 1;
+
+const phases = ['plan', 'act', 'observe', 'paused', 'waiting_input', 'done', 'failed', 'cancelled'] as const;
+const statuses = ['active', 'paused', 'waiting_input', 'done', 'failed', 'cancelled'] as const;
+const errorClasses = [
+  'cancelled',
+  'budget_exceeded',
+  'timeout',
+  'refusal',
+  'max_tokens',
+  'rate_limited',
+  'overloaded',
+  'server_error',
+  'network',
+  'stream_stalled',
+  'authentication',
+  'permission',
+  'invalid_request',
+  'not_found',
+  'model_error',
+  'internal',
+] as const;
+
+const count = z.number().int().nonnegative();
+const toolCall = z.strictObject({
+  type: z.literal('tool-call'),
+  toolCallId: z.string().min(1),
+  toolName: z.string(),
+  input: z.unknown(),
+});
+const toolResult = z.strictObject({
+  type: z.literal('tool-result'),
+  toolCallId: z.string().min(1),
+  toolName: z.string(),
+  output: z.unknown(),
+  isError: z.boolean(),
+});
+const contentBlock = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('text'), text: z.string() }),
+  z.strictObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() }),
+  z.strictObject({ type: z.literal('redacted-thinking'), data: z.string() }),
+  toolCall,
+  toolResult,
+]);
+/** A message of a conversation, as checkpoints hold it. */
+export const messageSchema = z.strictObject({
+  role: z.enum(['user', 'assistant']),
+  content: z.array(contentBlock),
+});
+const usage = z.strictObject({
+  inputTokens: count,
+  outputTokens: count,
+  cacheCreationInputTokens: count,
+  cacheReadInputTokens: count,
+});
+
+/** The run's context without its messages (stored apart, once, and shared). */
+export const contextWithoutMessagesSchema = z.strictObject({
+  runId: z.string().min(1),
+  turn: count,
+  usage,
+  limits: z.strictObject({
+    maxTurns: z.number().int().positive(),
+    maxConcurrentToolCalls: z.number().int().positive(),
+  }),
+  stopReason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal']).optional(),
+  pendingToolCalls: z.array(toolCall),
+  toolResults: z.array(toolResult),
+  pendingRequests: z.array(
+    z.strictObject({
+      requestId: z.string(),
+      kind: z.enum(['input', 'approval']),
+      toolCallId: z.string(),
+      prompt: z.string(),
+    }),
+  ),
+  pausedFrom: z.enum(['plan', 'act']).optional(),
+  error: z
+    .strictObject({
+      errorClass: z.enum(errorClasses),
+      recoverable: z.boolean(),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()),
+      cause: z
+        .strictObject({ name: z.string(), message: z.string(), code: z.string().optional() })
+        .optional(),
+    })
+    .optional(),
+});
+
+/** The XState persisted snapshot of a run, checked enough that restoring it cannot go astray. */
+const snapshotSchema = z
+  .object({
+    status: z.enum(['active', 'done', 'error', 'stopped']),
+    value: z.enum(phases),
+    historyValue: z.record(z.string(), z.unknown()),
+    children: z.record(
+      z.string(),
+      z.object({
+        src: z.enum(['modelTurn', 'toolCalls']),
+        snapshot: z.object({ status: z.enum(['active', 'done', 'error', 'stopped']) }).loose(),
+        syncSnapshot: z.boolean().optional(),
+      }),
+    ),
+    output: z.unknown().optional(),
+    error: z.unknown().optional(),
+  })
+  .loose();
+
+/** The fields of an envelope that describe it, without its context and snapshot. */
+const metaShape = {
+  version: z.literal(checkpointEnvelopeVersion),
+  id: z.string().min(1),
+  runId: z.string().min(1),
+  parentId: z.string().nullable(),
+  forkOf: z.string().nullable(),
+  stepNum: count,
+  phase: z.enum(phases),
+  nextPhase: z.enum(phases).nullable(),
+  savedAt: z.iso.datetime(),
+  status: z.enum(statuses),
+  tags: z.array(z.string()),
+  description: z.string().nullable(),
+  machine: z.strictObject({ id: z.string(), version: z.number().int() }),
+};
+
+/** A checkpoint's description, as `checkpoints.list` returns it. */
+export const checkpointMetaSchema = z.strictObject({ ...metaShape, messageCount: count });
+
+/** A checkpoint as it is exported and resumed: the run's whole state, self-contained. */
+export const checkpointEnvelopeSchema = z
+  .strictObject({
+    ...metaShape,
+    context: contextWithoutMessagesSchema.extend({ messages: z.array(messageSchema) }),
+    snapshot: snapshotSchema,
+  })
+  .superRefine((envelope, issues) => {
+    if (envelope.context.runId !== envelope.runId) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['context', 'runId'],
+        message: 'differs from the envelope runId',
+      });
+    }
+    if (envelope.snapshot.value !== envelope.phase) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['snapshot', 'value'],
+        message: `differs from phase '${envelope.phase}'`,
+      });
+    }
+  });
+
+/** What a run was doing when a checkpoint was taken. */
+export type CheckpointStatus = (typeof statuses)[number];
+/** A checkpoint's description, without the run's state. */
+export type CheckpointMeta = z.infer<typeof checkpointMetaSchema>;
+/** A whole checkpoint: its description, the run's context and the XState snapshot. */
+export interface CheckpointEnvelope extends Omit<CheckpointMeta, 'messageCount'> {
+  context: AgentRunContext;
+  snapshot: Record<string, unknown> & { value: string; status: string; children: Record<string, unknown> };
+}
+
+/**
+ * Validates an envelope (from a file, a store or a caller): `CHECKPOINT_INVALID` naming every field
+ * that is wrong. `source` names where it came from, for the message.
+ */
+export function parseCheckpointEnvelope(value: unknown, source: string): CheckpointEnvelope {
+  const parsed = checkpointEnvelopeSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new AgentchartError({
+      code: 'CHECKPOINT_INVALID',
+      message: `The checkpoint ${source} is not a valid envelope:\n${z.prettifyError(parsed.error)}`,
+      details: { source, issues: parsed.error.issues.map(({ path, message }) => ({ path, message })) },
+    });
+  }
+  return parsed.data as unknown as CheckpointEnvelope;
+}
+
+/** Parses JSON text of a checkpoint: `CHECKPOINT_CORRUPT` when it is not JSON at all. */
+export function parseCheckpointJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new AgentchartError({
+      code: 'CHECKPOINT_CORRUPT',
+      message: `The checkpoint ${source} is corrupt: its bytes are not JSON`,
+      details: { source },
+      cause,
+    });
+  }
+}

@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto';
+import { AgentchartError } from '../agentchart-error.js';
+import type { Message, ToolResultBlock } from '../model/message.js';
+import {
+  type CheckpointEnvelope,
+  type CheckpointMeta,
+  type CheckpointStatus,
+  checkpointMetaSchema,
+  parseCheckpointEnvelope,
+  parseCheckpointJson,
+} from './checkpoint-envelope.js';
+import type { CheckpointQuery, CheckpointStore, NewRun, RunQuery, RunRecord } from './checkpoint-store.js';
+import type { KeyValue, KeyValueWrite } from './key-value.js';
+import { createKeyedMutex } from './keyed-mutex.js';
+
+// Key layout. Numbers are zero-padded so that byte order is numeric order.
+const runKey = (runId: string) => `run!${runId}`;
+const statusKey = (status: string, runId: string) => `rstat!${status}!${runId}`;
+const metaKey = (id: string) => `cmeta!${id}`;
+const bodyKey = (id: string) => `cbody!${id}`;
+const stepKey = (runId: string, stepNum: number) => `cseq!${runId}!${String(stepNum).padStart(12, '0')}`;
+const timeKey = (savedAt: string, id: string) => `ctime!${savedAt}!${id}`;
+const logKey = (runId: string, index: number) => `log!${runId}!${String(index).padStart(10, '0')}`;
+const blobKey = (hash: string) => `blob!${hash}`;
+const toolKey = (runId: string, toolCallId: string) => `tool!${runId}!${toolCallId}`;
+const end = '\uffff';
+
+/**
+ * A {@link CheckpointStore} on any ordered {@link KeyValue} space. Messages are stored once, by the
+ * SHA-256 of their JSON, and each run keeps a log of message hashes: a checkpoint writes only the
+ * messages that are new since its run's last one, and a run started from another run's checkpoint
+ * shares that run's messages instead of copying them.
+ */
+export function createKeyValueStore(kv: KeyValue): CheckpointStore {
+  const mutex = createKeyedMutex();
+
+  async function readRun(runId: string): Promise<RunRecord | undefined> {
+    const text = await kv.get(runKey(runId));
+    return text === undefined ? undefined : (parseCheckpointJson(text, `run '${runId}'`) as RunRecord);
+  }
+
+  async function requireRun(runId: string, expectedVersion: number): Promise<RunRecord> {
+    const record = await readRun(runId);
+    if (record === undefined) {
+      throw new AgentchartError({
+        code: 'RUN_NOT_FOUND',
+        message: `No run '${runId}' in the store`,
+        details: { runId },
+      });
+    }
+    if (record.version !== expectedVersion) {
+      throw new AgentchartError({
+        code: 'CONCURRENCY_CONFLICT',
+        message: `Run '${runId}' is at version ${record.version}, not ${expectedVersion}: another writer changed it`,
+        details: { runId, expectedVersion, actualVersion: record.version },
+      });
+    }
+    return record;
+  }
+
+  function recordWrites(previous: RunRecord | undefined, next: RunRecord): KeyValueWrite[] {
+    const writes: KeyValueWrite[] = [{ type: 'put', key: runKey(next.runId), value: JSON.stringify(next) }];
+    if (previous?.status !== next.status) {
+      if (previous !== undefined) writes.push({ type: 'del', key: statusKey(previous.status, next.runId) });
+      writes.push({ type: 'put', key: statusKey(next.status, next.runId), value: '' });
+    }
+    return writes;
+  }
+
+  /** Writes for the messages from `from` on: their blobs (unless `known` has them) and log entries. */
+  async function messageWrites(
+    runId: string,
+    messages: readonly Message[],
+    from: number,
+    skipKnownBlobs: boolean,
+  ) {
+    const writes: KeyValueWrite[] = [];
+    const fresh = messages.slice(from).map((message) => {
+      const json = JSON.stringify(message);
+      return { json, hash: createHash('sha256').update(json).digest('base64url') };
+    });
+    const known = skipKnownBlobs ? await kv.getMany(fresh.map(({ hash }) => blobKey(hash))) : [];
+    for (const [offset, { json, hash }] of fresh.entries()) {
+      if (known[offset] === undefined) writes.push({ type: 'put', key: blobKey(hash), value: json });
+      writes.push({ type: 'put', key: logKey(runId, from + offset), value: hash });
+    }
+    return writes;
+  }
+
+  async function readMessages(runId: string, count: number, source: string): Promise<Message[]> {
+    if (count === 0) return [];
+    const hashes: string[] = [];
+    for await (const [, hash] of kv.range({ gte: logKey(runId, 0), lt: logKey(runId, count) }))
+      hashes.push(hash);
+    const blobs = hashes.length === count ? await kv.getMany(hashes.map(blobKey)) : [];
+    if (blobs.length !== count || blobs.some((blob) => blob === undefined)) {
+      throw new AgentchartError({
+        code: 'CHECKPOINT_CORRUPT',
+        message: `The checkpoint ${source} is corrupt: ${count - blobs.filter(Boolean).length} of its ${count} messages are missing`,
+        details: { source },
+      });
+    }
+    return blobs.map(
+      (blob, index) => parseCheckpointJson(blob as string, `${source} (message ${index})`) as Message,
+    );
+  }
+
+  async function readMetas(ids: readonly string[]): Promise<CheckpointMeta[]> {
+    const texts = await kv.getMany(ids.map(metaKey));
+    const metas: CheckpointMeta[] = [];
+    for (const text of texts) {
+      if (text === undefined) continue;
+      try {
+        const parsed = checkpointMetaSchema.safeParse(JSON.parse(text));
+        // A corrupt description is left where it is (nothing is deleted) and out of listings.
+        if (parsed.success) metas.push(parsed.data);
+      } catch {}
+    }
+    return metas;
+  }
+
+  return {
+    createRun: (run: NewRun) =>
+      mutex.run(run.runId, async () => {
+        if ((await readRun(run.runId)) !== undefined) {
+          throw new AgentchartError({
+            code: 'DUPLICATE_RUN_ID',
+            message: `A run '${run.runId}' already exists in the store`,
+            details: { runId: run.runId },
+          });
+        }
+        const now = new Date().toISOString();
+        const record: RunRecord = {
+          runId: run.runId,
+          status: 'active',
+          version: 1,
+          headCheckpointId: null,
+          stepNum: -1,
+          messageCount: run.messages.length,
+          forkOf: run.forkOf,
+          createdAt: now,
+          updatedAt: now,
+        };
+        const writes = await messageWrites(run.runId, run.messages, 0, true);
+        await kv.batch([...writes, ...recordWrites(undefined, record)]);
+        return record;
+      }),
+
+    getRun: readRun,
+
+    async listRuns(query: RunQuery = {}) {
+      const limit = query.limit ?? Number.POSITIVE_INFINITY;
+      let runIds: string[] = [];
+      if (query.status === undefined) {
+        for await (const [key] of kv.range({ gte: 'run!', lt: `run!${end}` })) runIds.push(key.slice(4));
+      } else {
+        const statuses = typeof query.status === 'string' ? [query.status] : query.status;
+        for (const status of statuses) {
+          const prefix = `rstat!${status}!`;
+          for await (const [key] of kv.range({ gte: prefix, lt: prefix + end }))
+            runIds.push(key.slice(prefix.length));
+        }
+      }
+      runIds = runIds.slice(0, limit);
+      const texts = await kv.getMany(runIds.map(runKey));
+      return texts.flatMap((text) => (text === undefined ? [] : [JSON.parse(text) as RunRecord]));
+    },
+
+    setRunStatus: (runId: string, status: CheckpointStatus, expectedVersion: number) =>
+      mutex.run(runId, async () => {
+        const record = await requireRun(runId, expectedVersion);
+        const next = { ...record, status, version: record.version + 1, updatedAt: new Date().toISOString() };
+        await kv.batch(recordWrites(record, next));
+        return next;
+      }),
+
+    appendCheckpoint: (envelope: CheckpointEnvelope, expectedVersion: number) =>
+      mutex.run(envelope.runId, async () => {
+        const record = await requireRun(envelope.runId, expectedVersion);
+        const { context, snapshot, ...described } = envelope;
+        const { messages, ...rest } = context;
+        if (envelope.stepNum <= record.stepNum || messages.length < record.messageCount) {
+          throw new AgentchartError({
+            code: 'CHECKPOINT_INVALID',
+            message: `Checkpoint '${envelope.id}' does not follow run '${envelope.runId}': step ${envelope.stepNum} after step ${record.stepNum}, ${messages.length} messages after ${record.messageCount}`,
+            details: { checkpointId: envelope.id },
+          });
+        }
+        const meta: CheckpointMeta = { ...described, messageCount: messages.length };
+        const next: RunRecord = {
+          ...record,
+          status: envelope.status,
+          version: record.version + 1,
+          headCheckpointId: envelope.id,
+          stepNum: envelope.stepNum,
+          messageCount: messages.length,
+          updatedAt: envelope.savedAt,
+        };
+        await kv.batch([
+          ...(await messageWrites(envelope.runId, messages, record.messageCount, false)),
+          { type: 'put', key: metaKey(envelope.id), value: JSON.stringify(meta) },
+          { type: 'put', key: bodyKey(envelope.id), value: JSON.stringify({ context: rest, snapshot }) },
+          { type: 'put', key: stepKey(envelope.runId, envelope.stepNum), value: envelope.id },
+          { type: 'put', key: timeKey(envelope.savedAt, envelope.id), value: envelope.id },
+          ...recordWrites(record, next),
+        ]);
+        return next;
+      }),
+
+    async getCheckpoint(checkpointId: string) {
+      const [metaText, bodyText] = await kv.getMany([metaKey(checkpointId), bodyKey(checkpointId)]);
+      if (metaText === undefined && bodyText === undefined) return undefined;
+      const source = `'${checkpointId}'`;
+      if (metaText === undefined || bodyText === undefined) {
+        throw new AgentchartError({
+          code: 'CHECKPOINT_CORRUPT',
+          message: `The checkpoint ${source} is corrupt: its ${metaText === undefined ? 'description' : 'body'} is missing`,
+          details: { source },
+        });
+      }
+      const meta = parseCheckpointJson(metaText, source) as Partial<CheckpointMeta>;
+      const body = parseCheckpointJson(bodyText, source) as { context?: object; snapshot?: unknown };
+      const count = meta?.messageCount;
+      const runId = meta?.runId;
+      const messages =
+        typeof runId === 'string' && Number.isInteger(count)
+          ? await readMessages(runId, count as number, source)
+          : [];
+      const { messageCount: _, ...described } = meta ?? {};
+      return parseCheckpointEnvelope(
+        { ...described, context: { ...body?.context, messages }, snapshot: body?.snapshot },
+        source,
+      );
+    },
+
+    async listCheckpoints(query: CheckpointQuery = {}) {
+      const reverse = (query.order ?? 'desc') === 'desc';
+      const limit = query.limit ?? Number.POSITIVE_INFINITY;
+      const tags = query.tags ?? [];
+      const range =
+        query.runId === undefined
+          ? { gte: 'ctime!', lt: `ctime!${end}` }
+          : { gte: `cseq!${query.runId}!`, lt: `cseq!${query.runId}!${end}` };
+      const found: CheckpointMeta[] = [];
+      let page: string[] = [];
+      const flush = async () => {
+        for (const meta of await readMetas(page)) {
+          if (found.length < limit && tags.every((tag) => meta.tags.includes(tag))) found.push(meta);
+        }
+        page = [];
+      };
+      for await (const [, id] of kv.range({ ...range, reverse })) {
+        page.push(id);
+        if (page.length === 100) await flush();
+        if (found.length >= limit) break;
+      }
+      await flush();
+      return found;
+    },
+
+    async deleteCheckpoint(checkpointId: string) {
+      const [meta] = await readMetas([checkpointId]);
+      if (meta === undefined) return false;
+      return mutex.run(meta.runId, async () => {
+        const writes: KeyValueWrite[] = [
+          { type: 'del', key: metaKey(checkpointId) },
+          { type: 'del', key: bodyKey(checkpointId) },
+          { type: 'del', key: stepKey(meta.runId, meta.stepNum) },
+          { type: 'del', key: timeKey(meta.savedAt, checkpointId) },
+        ];
+        const record = await readRun(meta.runId);
+        if (record?.headCheckpointId === checkpointId) {
+          let previous: string | null = null;
+          const before = {
+            gte: `cseq!${meta.runId}!`,
+            lt: stepKey(meta.runId, meta.stepNum),
+            reverse: true,
+            limit: 1,
+          };
+          for await (const [, id] of kv.range(before)) previous = id;
+          const next = {
+            ...record,
+            headCheckpointId: previous,
+            version: record.version + 1,
+            updatedAt: new Date().toISOString(),
+          };
+          writes.push(...recordWrites(record, next));
+        }
+        await kv.batch(writes);
+        return true;
+      });
+    },
+
+    async getToolResult(runId: string, toolCallId: string) {
+      const text = await kv.get(toolKey(runId, toolCallId));
+      return text === undefined
+        ? undefined
+        : (parseCheckpointJson(text, `journal entry '${toolCallId}'`) as ToolResultBlock);
+    },
+
+    putToolResult: (runId: string, result: ToolResultBlock) =>
+      kv.batch([{ type: 'put', key: toolKey(runId, result.toolCallId), value: JSON.stringify(result) }]),
+
+    close: () => kv.close(),
+  };
+}

@@ -1,0 +1,71 @@
+/** One write of an atomic batch. */
+export type KeyValueWrite = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+/** A key range to read, in key order (or reversed), bounded by `gte` and `lt`. */
+export interface KeyRange {
+  gte: string;
+  lt: string;
+  reverse?: boolean;
+  limit?: number;
+}
+
+/**
+ * The ordered key-value space a checkpoint store is built on: string keys in byte order, string
+ * values, atomic batches and range reads. LevelDB implements it directly; so does the in-memory map.
+ */
+export interface KeyValue {
+  get(key: string): Promise<string | undefined>;
+  getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /** Applies every write or none. */
+  batch(writes: readonly KeyValueWrite[]): Promise<void>;
+  range(range: KeyRange): AsyncIterable<[key: string, value: string]>;
+  close(): Promise<void>;
+}
+
+/** A key-value space in memory, for tests and for runs that need no durability. */
+export function memoryKeyValue(): KeyValue {
+  const data = new Map<string, string>();
+  let sorted: string[] | undefined;
+  const keys = () => {
+    sorted ??= [...data.keys()].sort();
+    return sorted;
+  };
+  return {
+    get: async (key) => data.get(key),
+    getMany: async (wanted) => wanted.map((key) => data.get(key)),
+    batch: async (writes) => {
+      for (const write of writes) {
+        if (write.type === 'put') {
+          if (!data.has(write.key)) sorted = undefined;
+          data.set(write.key, write.value);
+        } else if (data.delete(write.key)) {
+          sorted = undefined;
+        }
+      }
+    },
+    async *range({ gte, lt, reverse = false, limit = Number.POSITIVE_INFINITY }) {
+      const all = keys();
+      const inRange = all.slice(lowerBound(all, gte), lowerBound(all, lt));
+      if (reverse) inRange.reverse();
+      let count = 0;
+      for (const key of inRange) {
+        if (count++ >= limit) return;
+        const value = data.get(key);
+        if (value !== undefined) yield [key, value];
+      }
+    },
+    close: async () => {},
+  };
+}
+
+/** The index of the first key not less than `key` in a sorted array. */
+function lowerBound(sorted: readonly string[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] as string) < key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}

@@ -1,0 +1,16 @@
+import type { CheckpointStore } from './checkpoint-store.js';
+import { memoryKeyValue } from './key-value.js';
+import { createKeyValueStore } from './key-value-store.js';
+
+/**
+ * A checkpoint store in memory: everything a store does, nothing survives the process. For tests,
+ * and for runs that need checkpoints (resume, fork) but not durability.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime({ model, store: memoryStore() });
+ * ```
+ */
+export function memoryStore(): CheckpointStore {
+  return createKeyValueStore(memoryKeyValue());
+}

@@ -1,0 +1,267 @@
+import { AgentchartError } from '../agentchart-error.js';
+import { agentRunMachineVersion } from '../machines/agent-run-machine.js';
+import type { Message } from '../model/message.js';
+import { emptyUsage } from '../model/usage.js';
+import type { CheckpointEnvelope, CheckpointStatus } from '../persistence/checkpoint-envelope.js';
+import type { CheckpointStore } from '../persistence/checkpoint-store.js';
+
+/** The parts of a test framework the contract suite uses (vitest, jest and node:test fit). */
+export interface ContractTestApi {
+  describe(name: string, body: () => void): void;
+  it(name: string, body: () => Promise<void>): void;
+  beforeEach(body: () => Promise<void>): void;
+  afterEach(body: () => Promise<void>): void;
+}
+
+/** A text message, for tests. */
+export function testMessage(text: string, role: Message['role'] = 'user'): Message {
+  return { role, content: [{ type: 'text', text }] };
+}
+
+/** A valid checkpoint envelope of run `runId` at `stepNum`, for tests of stores. */
+export function testEnvelope(
+  runId: string,
+  stepNum: number,
+  messages: Message[],
+  overrides: { tags?: string[]; status?: CheckpointStatus; savedAt?: string; parentId?: string | null } = {},
+): CheckpointEnvelope {
+  return {
+    version: 1,
+    id: `${runId}@${stepNum}`,
+    runId,
+    parentId: overrides.parentId ?? (stepNum > 0 ? `${runId}@${stepNum - 1}` : null),
+    forkOf: null,
+    stepNum,
+    phase: 'plan',
+    nextPhase: null,
+    savedAt: overrides.savedAt ?? new Date(Date.UTC(2026, 0, 1, 0, 0, stepNum)).toISOString(),
+    status: overrides.status ?? 'active',
+    tags: overrides.tags ?? [],
+    description: null,
+    machine: { id: 'agentRun', version: agentRunMachineVersion },
+    context: {
+      runId,
+      messages,
+      turn: stepNum,
+      usage: emptyUsage(),
+      limits: { maxTurns: 50, maxConcurrentToolCalls: 4 },
+      stopReason: undefined,
+      pendingToolCalls: [],
+      toolResults: [],
+      pendingRequests: [],
+      pausedFrom: undefined,
+      error: undefined,
+    },
+    snapshot: { status: 'active', value: 'plan', historyValue: {}, children: {} },
+  };
+}
+
+class ContractFailure extends Error {}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new ContractFailure(message);
+}
+
+/** JSON with object keys sorted, so that equal values read the same whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, field: unknown) =>
+    field !== null && typeof field === 'object' && !Array.isArray(field)
+      ? Object.fromEntries(Object.entries(field).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : field,
+  );
+}
+
+function same(actual: unknown, expected: unknown, what: string): void {
+  const [a, b] = [canonical(actual), canonical(expected)];
+  check(a === b, `${what}: expected ${b}, got ${a}`);
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    if (AgentchartError.isInstance(error)) return error.code;
+    throw error;
+  }
+}
+
+/**
+ * The contract every {@link CheckpointStore} passes: give it your test framework and a factory of
+ * fresh, empty stores. The memory and LevelDB stores run it; so must any other backend.
+ *
+ * @example
+ * ```ts
+ * import { afterEach, beforeEach, describe, it } from 'vitest';
+ * import { checkpointStoreContract, memoryStore } from 'agentchart/testing';
+ * checkpointStoreContract('memoryStore', { describe, it, beforeEach, afterEach }, async () => memoryStore());
+ * ```
+ */
+export function checkpointStoreContract(
+  name: string,
+  { describe, it, beforeEach, afterEach }: ContractTestApi,
+  createStore: () => Promise<CheckpointStore>,
+): void {
+  describe(`${name} passes the checkpoint store contract`, () => {
+    let store: CheckpointStore;
+    beforeEach(async () => {
+      store = await createStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('creates a run once, and refuses a second run with its id', async () => {
+      const record = await store.createRun({ runId: 'r1', forkOf: null, messages: [testMessage('hi')] });
+      same(
+        [record.version, record.status, record.messageCount, record.headCheckpointId],
+        [1, 'active', 1, null],
+        'new run',
+      );
+      same(await store.getRun('r1'), record, 'getRun');
+      same(
+        await codeOf(store.createRun({ runId: 'r1', forkOf: null, messages: [] })),
+        'DUPLICATE_RUN_ID',
+        'second createRun',
+      );
+      same(await store.getRun('nope'), undefined, 'unknown run');
+    });
+
+    it('round-trips a checkpoint with its messages, and moves the run head', async () => {
+      const messages = [testMessage('hi'), testMessage('hello', 'assistant')];
+      await store.createRun({ runId: 'r1', forkOf: null, messages: messages.slice(0, 1) });
+      const envelope = testEnvelope('r1', 0, messages, { tags: ['first'] });
+      const record = await store.appendCheckpoint(envelope, 1);
+      same(
+        [record.version, record.headCheckpointId, record.stepNum, record.messageCount],
+        [2, 'r1@0', 0, 2],
+        'head',
+      );
+      same(await store.getCheckpoint('r1@0'), envelope, 'getCheckpoint');
+      same(await store.getCheckpoint('r1@9'), undefined, 'unknown checkpoint');
+    });
+
+    it('refuses a stale version with CONCURRENCY_CONFLICT and writes nothing', async () => {
+      await store.createRun({ runId: 'r1', forkOf: null, messages: [] });
+      await store.appendCheckpoint(testEnvelope('r1', 0, []), 1);
+      same(
+        await codeOf(store.appendCheckpoint(testEnvelope('r1', 1, []), 1)),
+        'CONCURRENCY_CONFLICT',
+        'stale append',
+      );
+      same(await store.getCheckpoint('r1@1'), undefined, 'refused checkpoint');
+      same(await codeOf(store.setRunStatus('r1', 'paused', 1)), 'CONCURRENCY_CONFLICT', 'stale status');
+      same(
+        await codeOf(store.appendCheckpoint(testEnvelope('r9', 0, []), 1)),
+        'RUN_NOT_FOUND',
+        'unknown run',
+      );
+      same(
+        await codeOf(store.appendCheckpoint(testEnvelope('r1', 0, []), 2)),
+        'CHECKPOINT_INVALID',
+        'step not after head',
+      );
+    });
+
+    it('loses no update when 20 writers race with compare-and-set', async () => {
+      await store.createRun({ runId: 'r1', forkOf: null, messages: [] });
+      let step = 0;
+      const writer = async (rounds: number) => {
+        for (let done = 0; done < rounds; ) {
+          const record = await store.getRun('r1');
+          if (record === undefined) throw new ContractFailure('run vanished');
+          const next = record.stepNum + 1;
+          try {
+            await store.appendCheckpoint(testEnvelope('r1', next, []), record.version);
+            done++;
+            step++;
+          } catch (error) {
+            if (!AgentchartError.isInstance(error) || error.code !== 'CONCURRENCY_CONFLICT') throw error;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 20 }, () => writer(5)));
+      const record = await store.getRun('r1');
+      same([record?.stepNum, record?.version], [step - 1, step + 1], 'head after the race');
+      same((await store.listCheckpoints({ runId: 'r1' })).length, 100, 'checkpoints after the race');
+    });
+
+    it('lists checkpoints newest first by step, filters by tags, and honours limit and order', async () => {
+      await store.createRun({ runId: 'a', forkOf: null, messages: [] });
+      await store.createRun({ runId: 'b', forkOf: null, messages: [] });
+      for (let step = 0; step < 12; step++) {
+        const tags = step % 3 === 0 ? ['milestone'] : [];
+        await store.appendCheckpoint(testEnvelope('a', step, [], { tags }), step + 1);
+      }
+      await store.appendCheckpoint(testEnvelope('b', 0, [], { savedAt: '2027-01-01T00:00:00.000Z' }), 1);
+      const ids = async (query: Parameters<CheckpointStore['listCheckpoints']>[0]) =>
+        (await store.listCheckpoints(query)).map((meta) => meta.id);
+      same(await ids({ runId: 'a', limit: 3 }), ['a@11', 'a@10', 'a@9'], 'newest first');
+      same(await ids({ runId: 'a', limit: 2, order: 'asc' }), ['a@0', 'a@1'], 'oldest first');
+      same(await ids({ runId: 'a', tags: ['milestone'] }), ['a@9', 'a@6', 'a@3', 'a@0'], 'by tag');
+      same(await ids({ limit: 2 }), ['b@0', 'a@11'], 'across runs, by time');
+      const [meta] = await store.listCheckpoints({ runId: 'a', limit: 1 });
+      same(
+        [meta?.runId, meta?.stepNum, meta?.messageCount, meta?.status],
+        ['a', 11, 0, 'active'],
+        'metadata',
+      );
+    });
+
+    it('deletes a checkpoint, moving the head back, and keeps the messages others share', async () => {
+      const messages = [testMessage('one'), testMessage('two', 'assistant'), testMessage('three')];
+      await store.createRun({ runId: 'r1', forkOf: null, messages: [] });
+      await store.appendCheckpoint(testEnvelope('r1', 0, messages.slice(0, 2)), 1);
+      await store.appendCheckpoint(testEnvelope('r1', 1, messages), 2);
+      same(await store.deleteCheckpoint('r1@1'), true, 'delete');
+      same(await store.deleteCheckpoint('r1@1'), false, 'second delete');
+      same(await store.getCheckpoint('r1@1'), undefined, 'deleted checkpoint');
+      same((await store.getRun('r1'))?.headCheckpointId, 'r1@0', 'head moved back');
+      same((await store.getCheckpoint('r1@0'))?.context.messages, messages.slice(0, 2), 'earlier checkpoint');
+    });
+
+    it('starts a run from another run’s messages, sharing them', async () => {
+      const messages = [testMessage('one'), testMessage('two', 'assistant')];
+      await store.createRun({ runId: 'base', forkOf: null, messages });
+      await store.appendCheckpoint(testEnvelope('base', 0, messages), 1);
+      await store.createRun({ runId: 'fork', forkOf: 'base@0', messages });
+      const more = [...messages, testMessage('three')];
+      await store.appendCheckpoint(testEnvelope('fork', 0, more), 1);
+      same((await store.getCheckpoint('fork@0'))?.context.messages, more, 'fork messages');
+      same((await store.getRun('fork'))?.forkOf, 'base@0', 'forkOf');
+      same((await store.getCheckpoint('base@0'))?.context.messages, messages, 'base messages');
+    });
+
+    it('lists runs, by status, and changes a status with compare-and-set', async () => {
+      await store.createRun({ runId: 'r1', forkOf: null, messages: [] });
+      await store.createRun({ runId: 'r2', forkOf: null, messages: [] });
+      await store.appendCheckpoint(testEnvelope('r2', 0, [], { status: 'done' }), 1);
+      const r1 = await store.setRunStatus('r1', 'paused', 1);
+      same(r1.version, 2, 'version after setRunStatus');
+      same((await store.listRuns()).map((run) => run.runId).sort(), ['r1', 'r2'], 'all runs');
+      same(
+        (await store.listRuns({ status: 'paused' })).map((run) => run.runId),
+        ['r1'],
+        'paused runs',
+      );
+      same(
+        (await store.listRuns({ status: ['done', 'active'] })).map((run) => run.runId),
+        ['r2'],
+        'done or active',
+      );
+    });
+
+    it('keeps the tool-call journal per run', async () => {
+      const result = {
+        type: 'tool-result' as const,
+        toolCallId: 'call_1',
+        toolName: 't',
+        output: { n: 1 },
+        isError: false,
+      };
+      await store.putToolResult('r1', result);
+      same(await store.getToolResult('r1', 'call_1'), result, 'journaled result');
+      same(await store.getToolResult('r2', 'call_1'), undefined, 'other run');
+    });
+  });
+}
