@@ -50,9 +50,23 @@ export { createKeyValueStore } from './persistence/key-value-store.js';
 export { memoryStore } from './persistence/memory-store.js';
 export type { ErrorClass, RunError } from './run-error.js';
 export type { RunResult, RunStatus, RunUsage } from './run-result.js';
+export type {
+  CheckpointDurability,
+  CheckpointOptions,
+  CheckpointPolicy,
+} from './runtime/checkpoint-policy.js';
+export type { CheckpointLabel } from './runtime/checkpointer.js';
 export { createRuntime, type Runtime } from './runtime/create-runtime.js';
+export type { CheckpointMigrations, ResumeSource } from './runtime/load-checkpoint.js';
 export type { AgentRunActor, RunHandle } from './runtime/run-handle.js';
-export { defaultLimits, type RuntimeConfig, type StartOptions } from './runtime/runtime-config.js';
+export {
+  defaultLimits,
+  defaultStorePath,
+  type RecoverOptions,
+  type ResumeOptions,
+  type RuntimeConfig,
+  type StartOptions,
+} from './runtime/runtime-config.js';
 export type { RunEvent, RunEventBase, RunEventBody, RunEventOf, RunPhase } from './streaming/run-event.js';
 export { toAsyncIterable } from './streaming/to-async-iterable.js';
 export {

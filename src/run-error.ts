@@ -17,6 +17,7 @@ export type ErrorClass =
   | 'invalid_request'
   | 'not_found'
   | 'model_error'
+  | 'store_error'
   | 'internal';
 
 /** A failure inside a run, as plain data (it is kept in the run's context and its result). */

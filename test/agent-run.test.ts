@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRuntime } from 'agentchart';
+import { createRuntime, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,12 @@ describe('an agent run', () => {
       },
       { text: 'The sums are 3 and 7.', usage: { inputTokens: 12, outputTokens: 6 } },
     ]);
-    const runtime = createRuntime({ model, tools: [add.tool], systemPrompt: 'You add numbers.' });
+    const runtime = createRuntime({
+      store: memoryStore(),
+      model,
+      tools: [add.tool],
+      systemPrompt: 'You add numbers.',
+    });
     const run = runtime.start({ input: 'Add some numbers', runId: 'run-1' });
     const events = await collect(run);
     const result = await run.result;
@@ -73,7 +78,7 @@ describe('an agent run', () => {
 
   it('streams text in several deltas', async () => {
     const text = 'A reasonably long answer that the scripted model splits into pieces.';
-    const runtime = createRuntime({ model: scriptedModel([{ text }]) });
+    const runtime = createRuntime({ store: memoryStore(), model: scriptedModel([{ text }]) });
     const events = await collect(runtime.start({ input: 'Talk' }));
     const deltas = ofType(events, 'text-delta');
     expect(deltas.length).toBeGreaterThan(2);
@@ -81,7 +86,7 @@ describe('an agent run', () => {
   });
 
   it('gives a subscriber that joins after the end the run-end event', async () => {
-    const runtime = createRuntime({ model: scriptedModel([{ text: 'Done.' }]) });
+    const runtime = createRuntime({ store: memoryStore(), model: scriptedModel([{ text: 'Done.' }]) });
     const run = runtime.start({ input: 'Hi' });
     const result = await run.result;
     const late = await firstValueFrom(run.events$.pipe(toArray()));
@@ -93,7 +98,12 @@ describe('an agent run', () => {
   it('fails with budget_exceeded when the model wants more than limits.maxTurns turns', async () => {
     const add = adder();
     const loop = scriptedModel(() => ({ toolCalls: [{ name: 'add', input: { a: 1, b: 1 } }] }));
-    const runtime = createRuntime({ model: loop, tools: [add.tool], limits: { maxTurns: 3 } });
+    const runtime = createRuntime({
+      store: memoryStore(),
+      model: loop,
+      tools: [add.tool],
+      limits: { maxTurns: 3 },
+    });
     const result = await runtime.start({ input: 'Loop forever' }).result;
     expect(result).toMatchObject({
       status: 'failed',
@@ -108,7 +118,12 @@ describe('an agent run', () => {
   it('finishes within maxTurns when the model answers on the last allowed turn', async () => {
     const add = adder();
     const model = scriptedModel([{ toolCalls: [{ name: 'add', input: { a: 1, b: 1 } }] }, { text: '2' }]);
-    const runtime = createRuntime({ model, tools: [add.tool], limits: { maxTurns: 2 } });
+    const runtime = createRuntime({
+      store: memoryStore(),
+      model,
+      tools: [add.tool],
+      limits: { maxTurns: 2 },
+    });
     expect(await runtime.start({ input: '1+1' }).result).toMatchObject({ status: 'done', output: '2' });
   });
 
@@ -116,7 +131,7 @@ describe('an agent run', () => {
     const model = scriptedModel([
       { text: 'Partial', error: { errorClass: 'rate_limited', message: 'Slow down', recoverable: true } },
     ]);
-    const runtime = createRuntime({ model });
+    const runtime = createRuntime({ store: memoryStore(), model });
     const run = runtime.start({ input: 'Hi' });
     const events = await collect(run);
     const result = await run.result;
@@ -137,8 +152,13 @@ describe('an agent run', () => {
   it('emits telemetry events only when asked for', async () => {
     const add = adder();
     const script = [{ toolCalls: [{ name: 'add', input: { a: 1, b: 2 } }] }, { text: '3' }];
-    const quiet = createRuntime({ model: scriptedModel(script), tools: [add.tool] });
-    const loud = createRuntime({ model: scriptedModel(script), tools: [add.tool], telemetry: true });
+    const quiet = createRuntime({ store: memoryStore(), model: scriptedModel(script), tools: [add.tool] });
+    const loud = createRuntime({
+      store: memoryStore(),
+      model: scriptedModel(script),
+      tools: [add.tool],
+      telemetry: true,
+    });
     const quietEvents = await collect(quiet.start({ input: 'Add' }));
     const loudEvents = await collect(loud.start({ input: 'Add' }));
     expect(ofType(quietEvents, 'telemetry')).toHaveLength(0);
@@ -149,6 +169,7 @@ describe('an agent run', () => {
 
   it('runs many runs side by side, each with its own events', async () => {
     const runtime = createRuntime({
+      store: memoryStore(),
       model: scriptedModel((_, index) => ({ text: `answer ${index}`, tokenDelayMs: 1 })),
     });
     const runs = Array.from({ length: 20 }, (_, index) =>
@@ -167,7 +188,7 @@ describe('an agent run', () => {
       { text: 'slow answer, slow answer, slow answer', tokenDelayMs: 5 },
       { text: 'Resumed answer.' },
     ]);
-    const runtime = createRuntime({ model });
+    const runtime = createRuntime({ store: memoryStore(), model });
     const run = runtime.start({ input: 'Hi' });
     const events: string[] = [];
     run.events$.subscribe((event) => {

@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { createRuntime, type Runtime } from 'agentchart';
+import { createRuntime, memoryStore, type Runtime } from 'agentchart';
 import { type AnthropicModelOptions, anthropicModel } from 'agentchart/anthropic';
 import {
   type FakeAnthropicScript,
@@ -30,7 +30,7 @@ async function setUp(script: FakeAnthropicScript, options: AnthropicModelOptions
   server = await startFakeAnthropicServer(script);
   const add = adder();
   const model = anthropicModel({ baseURL: server.url, apiKey: 'test-key', retryBaseDelayMs: 1, ...options });
-  runtime = createRuntime({ model, tools: [add.tool] });
+  runtime = createRuntime({ store: memoryStore(), model, tools: [add.tool] });
   return { server, runtime, calls: add.calls };
 }
 
@@ -172,7 +172,10 @@ describe('anthropicModel against the Messages API over HTTP', () => {
       { text: 'From a custom client.' },
     ]);
     const client = new Anthropic({ baseURL: server.url, apiKey: 'custom-key', maxRetries: 5 });
-    runtime = createRuntime({ model: anthropicModel({ client, model: 'claude-haiku-5-5', maxTokens: 100 }) });
+    runtime = createRuntime({
+      store: memoryStore(),
+      model: anthropicModel({ client, model: 'claude-haiku-5-5', maxTokens: 100 }),
+    });
     const run = runtime.start({ input: 'Hi' });
     const events = await collect(run);
     expect((await run.result).output).toBe('From a custom client.');

@@ -1,16 +1,25 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { startFakeAnthropicServer } from 'agentchart/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const cleanEnv = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => !key.startsWith('ANTHROPIC_')),
 );
 
+/** Runs an example in a fresh working directory (so its LevelDB store starts empty and stays out of the repo). */
 function runExample(file: string, env: Record<string, string> = {}) {
-  return run(process.execPath, ['--import', 'tsx', '--conditions=source', file], {
+  return run(process.execPath, ['--import', tsx, '--conditions=source', join(repo, file)], {
+    cwd: mkdtempSync(join(tmpdir(), 'agentchart-example-')),
     env: { ...cleanEnv, ...env },
     timeout: 30_000,
   });

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
-import { createRuntime } from 'agentchart';
+import { createRuntime, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -32,7 +32,12 @@ describe('the Stately inspector', () => {
 
     const add = adder();
     const model = scriptedModel([{ toolCalls: [{ name: 'add', input: { a: 2, b: 2 } }] }, { text: '4' }]);
-    const runtime = createRuntime({ model, tools: [add.tool], inspect: inspector.inspect });
+    const runtime = createRuntime({
+      store: memoryStore(),
+      model,
+      tools: [add.tool],
+      inspect: inspector.inspect,
+    });
     const run = runtime.start({ input: '2+2', runId: 'inspected' });
     await run.result;
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AgentchartError, createRuntime, type ModelClient } from 'agentchart';
+import { AgentchartError, createRuntime, type ModelClient, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -9,31 +9,44 @@ describe('runtime API misuse', () => {
   it('refuses a runtime without a model, or with bad limits', () => {
     expect(() => createRuntime({} as { model: ModelClient })).toThrowError(code('INVALID_ARGUMENT'));
     const model = scriptedModel([]);
-    expect(() => createRuntime({ model, limits: { maxTurns: 0 } })).toThrowError(/maxTurns/);
-    expect(() => createRuntime({ model, limits: { maxTurns: 1.5 } })).toThrowError(code('INVALID_ARGUMENT'));
-    expect(() => createRuntime({ model, limits: { maxTruns: 3 } as never })).toThrowError(/maxTruns/);
+    expect(() => createRuntime({ store: memoryStore(), model, limits: { maxTurns: 0 } })).toThrowError(
+      /maxTurns/,
+    );
+    expect(() => createRuntime({ store: memoryStore(), model, limits: { maxTurns: 1.5 } })).toThrowError(
+      code('INVALID_ARGUMENT'),
+    );
+    expect(() =>
+      createRuntime({ store: memoryStore(), model, limits: { maxTruns: 3 } as never }),
+    ).toThrowError(/maxTruns/);
   });
 
   it('refuses bad start options with INVALID_ARGUMENT naming the field', () => {
-    const runtime = createRuntime({ model: scriptedModel([]) });
+    const runtime = createRuntime({ store: memoryStore(), model: scriptedModel([]) });
     expect(() => runtime.start({ input: '' })).toThrowError(/input must be a non-empty string/);
     expect(() => runtime.start({ input: 'x', runId: 'has spaces' })).toThrowError(/runId/);
     expect(() => runtime.start({ input: 'x', signal: 'no' as never })).toThrowError(code('INVALID_ARGUMENT'));
     expect(() => runtime.start(undefined as never)).toThrowError(code('INVALID_ARGUMENT'));
   });
 
-  it('refuses a second active run with the same id, and allows it once the first ended', async () => {
-    const runtime = createRuntime({ model: scriptedModel(() => ({ text: 'hi', tokenDelayMs: 5 })) });
+  it('refuses a second run with an id in use: at once while active, as data once stored', async () => {
+    const runtime = createRuntime({
+      store: memoryStore(),
+      model: scriptedModel(() => ({ text: 'hi', tokenDelayMs: 5 })),
+    });
     const first = runtime.start({ input: 'x', runId: 'same' });
     expect(() => runtime.start({ input: 'y', runId: 'same' })).toThrowError(code('DUPLICATE_RUN_ID'));
-    await first.result;
-    await expect(runtime.start({ input: 'z', runId: 'same' }).result).resolves.toMatchObject({
-      status: 'done',
+    expect(await first.result).toMatchObject({ status: 'done' });
+    const again = await runtime.start({ input: 'z', runId: 'same' }).result;
+    expect(again).toMatchObject({
+      status: 'failed',
+      error: { errorClass: 'invalid_request', details: { code: 'DUPLICATE_RUN_ID' } },
     });
+    expect(again.error?.message).toContain("A run 'same' already exists in the store");
   });
 
   it('close() cancels the active runs and refuses new ones', async () => {
     const runtime = createRuntime({
+      store: memoryStore(),
       model: scriptedModel(() => ({ text: 'slow '.repeat(20), tokenDelayMs: 20 })),
     });
     const runs = [runtime.start({ input: 'a' }), runtime.start({ input: 'b' })];
@@ -60,7 +73,7 @@ describe('runtime API misuse', () => {
       const asked = first?.type === 'text' ? first.text : '';
       return asked === 'fail' ? { error: 'boom' } : { text: 'fine', tokenDelayMs: 2 };
     });
-    const runtime = createRuntime({ model });
+    const runtime = createRuntime({ store: memoryStore(), model });
     const [failing, fine] = [runtime.start({ input: 'fail' }), runtime.start({ input: 'ok' })];
     expect(await failing.result).toMatchObject({ status: 'failed', error: { message: 'boom' } });
     expect(await fine.result).toMatchObject({ status: 'done', output: 'fine' });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRuntime, defineTool, type ToolExecutionContext } from 'agentchart';
+import { createRuntime, defineTool, memoryStore, type ToolExecutionContext } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -38,9 +38,9 @@ describe('tools', () => {
       expect(attempt).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
     const add = adder();
-    expect(() => createRuntime({ model: scriptedModel([]), tools: [add.tool, add.tool] })).toThrowError(
-      /Two tools are named 'add'/,
-    );
+    expect(() =>
+      createRuntime({ store: memoryStore(), model: scriptedModel([]), tools: [add.tool, add.tool] }),
+    ).toThrowError(/Two tools are named 'add'/);
   });
 
   it('reports an unknown tool, invalid arguments, a throw and a timeout to the model, and goes on', async () => {
@@ -76,7 +76,7 @@ describe('tools', () => {
       },
       { text: 'Only the sum worked: 3.' },
     ]);
-    const runtime = createRuntime({ model, tools: [add.tool, broken, slow] });
+    const runtime = createRuntime({ store: memoryStore(), model, tools: [add.tool, broken, slow] });
     const run = runtime.start({ input: 'Try everything' });
     const events = await collect(run);
     const result = await run.result;
@@ -126,7 +126,7 @@ describe('tools', () => {
     });
     const calls = Object.keys(outputs).map((what) => ({ name: 'give', input: { what } }));
     const model = scriptedModel([{ toolCalls: calls }, { text: 'ok' }]);
-    const runtime = createRuntime({ model, tools: [give] });
+    const runtime = createRuntime({ store: memoryStore(), model, tools: [give] });
     const run = runtime.start({ input: 'Give' });
     const events = await collect(run);
     expect((await run.result).status).toBe('done');
@@ -158,7 +158,12 @@ describe('tools', () => {
       });
       const calls = Array.from({ length: 6 }, (_, n) => ({ name: 'wait', input: { n } }));
       const model = scriptedModel([{ toolCalls: calls }, { text: 'done' }]);
-      const runtime = createRuntime({ model, tools: [wait], limits: { maxConcurrentToolCalls: limit } });
+      const runtime = createRuntime({
+        store: memoryStore(),
+        model,
+        tools: [wait],
+        limits: { maxConcurrentToolCalls: limit },
+      });
       const events = await collect(runtime.start({ input: 'Wait' }));
       expect(ofType(events, 'tool-result')).toHaveLength(6);
       return most;
@@ -183,7 +188,7 @@ describe('tools', () => {
     });
     const model = scriptedModel([{ toolCalls: [{ name: 'block', input: {}, id: 'toolu_x' }] }]);
     const controller = new AbortController();
-    const runtime = createRuntime({ model, tools: [block] });
+    const runtime = createRuntime({ store: memoryStore(), model, tools: [block] });
     const run = runtime.start({ input: 'Block', runId: 'blocked', signal: controller.signal });
     run.events$.subscribe((event) => {
       if (event.type === 'phase' && event.phase === 'act')
@@ -200,7 +205,10 @@ describe('tools', () => {
   });
 
   it('keeps the first cancel reason', async () => {
-    const runtime = createRuntime({ model: scriptedModel([{ text: 'slow', tokenDelayMs: 50 }]) });
+    const runtime = createRuntime({
+      store: memoryStore(),
+      model: scriptedModel([{ text: 'slow', tokenDelayMs: 50 }]),
+    });
     const run = runtime.start({ input: 'Hi' });
     await sleep(5);
     run.actor.send({ type: 'CANCEL', reason: 'first' });
@@ -210,7 +218,7 @@ describe('tools', () => {
 
   it('cancels at once a run started with an already aborted signal', async () => {
     const model = scriptedModel([{ text: 'never streamed', tokenDelayMs: 5 }]);
-    const runtime = createRuntime({ model });
+    const runtime = createRuntime({ store: memoryStore(), model });
     const run = runtime.start({ input: 'Hi', signal: AbortSignal.abort('too late') });
     const events = await collect(run);
     expect(await run.result).toMatchObject({

@@ -100,6 +100,7 @@ export const agentRunMachine = setup({
         details: {},
       }),
     }),
+    recordFailure: assign({ error: ({ event }) => (event.type === 'FAIL' ? event.error : undefined) }),
     failWithError: assign({ error: (_, error: unknown) => toRunError(error, 'model_error') }),
     cancel: assign({
       error: ({ event }) => {
@@ -145,6 +146,7 @@ export const agentRunMachine = setup({
   initial: 'plan',
   on: {
     CANCEL: { target: '.cancelled', actions: 'cancel' },
+    FAIL: { target: '.failed', actions: 'recordFailure' },
   },
   states: {
     plan: {

@@ -74,7 +74,8 @@ export type AgentRunEvent =
   | { type: 'RESUME' }
   | { type: 'INPUT_RESPONSE'; requestId: string; value: unknown }
   | { type: 'TOOL_RESULT'; result: ToolResultBlock }
-  | { type: 'TOOLS_SETTLED' };
+  | { type: 'TOOLS_SETTLED' }
+  | { type: 'FAIL'; error: RunError };
 
 /** Events the statechart emits (the runtime adds `runId`, `seq` and `at`). */
 export type AgentRunEmitted = Extract<RunEventBody, { type: 'phase' | 'usage' | 'paused' | 'resumed' }>;

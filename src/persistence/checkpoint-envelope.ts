@@ -23,6 +23,7 @@ const errorClasses = [
   'invalid_request',
   'not_found',
   'model_error',
+  'store_error',
   'internal',
 ] as const;
 
@@ -163,7 +164,12 @@ export type CheckpointMeta = z.infer<typeof checkpointMetaSchema>;
 /** A whole checkpoint: its description, the run's context and the XState snapshot. */
 export interface CheckpointEnvelope extends Omit<CheckpointMeta, 'messageCount'> {
   context: AgentRunContext;
-  snapshot: Record<string, unknown> & { value: string; status: string; children: Record<string, unknown> };
+  /** The XState persisted snapshot, without its context (above) and without the model turn's input messages. */
+  snapshot: Record<string, unknown> & {
+    value: string;
+    status: string;
+    children: Record<string, { src: string; snapshot: Record<string, unknown>; syncSnapshot?: boolean }>;
+  };
 }
 
 /**

@@ -1,30 +1,66 @@
 import { randomUUID } from 'node:crypto';
-import { createActor, type SnapshotFrom } from 'xstate';
-import { createModelTurnLogic } from '../actors/model-turn.js';
-import { createToolCallsLogic } from '../actors/tool-calls.js';
+import { rename, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { AgentchartError } from '../agentchart-error.js';
-import { agentRunMachine } from '../machines/agent-run-machine.js';
-import { textOf } from '../model/message.js';
-import { toRunError } from '../run-error.js';
-import type { RunResult, RunStatus } from '../run-result.js';
-import { createRunEventStream } from '../streaming/run-event-stream.js';
-import { toAsyncIterable } from '../streaming/to-async-iterable.js';
+import type { Message } from '../model/message.js';
+import type { CheckpointEnvelope, CheckpointMeta } from '../persistence/checkpoint-envelope.js';
+import type {
+  CheckpointQuery,
+  CheckpointStore,
+  RunQuery,
+  RunRecord,
+} from '../persistence/checkpoint-store.js';
 import { createToolRegistry } from '../tools/tool-registry.js';
+import { isTerminal } from './checkpoint-policy.js';
+import { inputTextOf, launchRun, type RunEnvironment } from './launch-run.js';
+import { loadCheckpoint, type ResumeSource } from './load-checkpoint.js';
 import type { RunHandle } from './run-handle.js';
-import { parseStartOptions, type RuntimeConfig, resolveLimits, type StartOptions } from './runtime-config.js';
+import {
+  defaultStorePath,
+  parseResumeOptions,
+  parseStartOptions,
+  type RecoverOptions,
+  type ResumeOptions,
+  type RuntimeConfig,
+  resolveRuntimeConfig,
+  type StartOptions,
+} from './runtime-config.js';
+import { expandSnapshot } from './snapshot-codec.js';
 
-/** Owns the runs of one process: starts them and closes them. */
+/** Owns the runs of one process: starts, resumes and recovers them, and reads their checkpoints. */
 export interface Runtime {
   /** Starts a run. It begins on the next microtask, so subscribing right after `start` misses nothing. */
   start(options: StartOptions): RunHandle;
-  /** Cancels the active runs (reason `runtime closed`), waits for them to end, and refuses new ones. */
+  /**
+   * Continues a run from a checkpoint id, an exported file, or an envelope object. The latest
+   * checkpoint of a run continues that run; an older one (or `options.runId`) starts a new run
+   * from it, so history is never overwritten. Resolves once the run is live.
+   */
+  resume(from: ResumeSource, options?: ResumeOptions): Promise<RunHandle>;
+  /** Resumes every stored run whose latest checkpoint is not terminal (after a crash or restart). */
+  recover(options?: RecoverOptions): Promise<RunHandle[]>;
+  readonly checkpoints: {
+    /** Checkpoint descriptions, newest first unless `order: 'asc'`. */
+    list(query?: CheckpointQuery): Promise<CheckpointMeta[]>;
+    /** The whole checkpoint; `CHECKPOINT_NOT_FOUND` if there is none. */
+    get(checkpointId: string): Promise<CheckpointEnvelope>;
+    delete(checkpointId: string): Promise<boolean>;
+    /** Writes the checkpoint, self-contained, as JSON to `filePath` (resumable with `resume(filePath)`). */
+    export(checkpointId: string, filePath: string): Promise<string>;
+  };
+  readonly runs: {
+    list(query?: RunQuery): Promise<RunRecord[]>;
+    get(runId: string): Promise<RunRecord | undefined>;
+  };
+  /** Cancels the active runs (reason `runtime closed`), waits for them, and closes the store it opened. */
   close(): Promise<void>;
 }
 
 /**
  * Creates a runtime that runs agents as statecharts: each run plans (one model turn), acts (runs
  * the tool calls of that turn) and observes (appends results, checks limits) until the model
- * answers without calling a tool.
+ * answers without calling a tool. Every step is checkpointed (LevelDB in `./.agentchart` unless a
+ * `store` is given), so a run survives a crash and can be resumed from any checkpoint.
  *
  * @example
  * ```ts
@@ -32,6 +68,7 @@ export interface Runtime {
  * import { anthropicModel } from 'agentchart/anthropic';
  *
  * const runtime = createRuntime({ model: anthropicModel(), tools: [weather] });
+ * await runtime.recover(); // continue what a previous process left unfinished
  * const run = runtime.start({ input: 'What is the weather in Paris?' });
  * run.events$.subscribe((event) => event.type === 'text-delta' && process.stdout.write(event.text));
  * const result = await run.result; // { status: 'done', success: true, output: '...', usage: {...} }
@@ -39,20 +76,42 @@ export interface Runtime {
  * ```
  */
 export function createRuntime(config: RuntimeConfig): Runtime {
-  if (typeof config?.model?.stream !== 'function') {
-    throw new AgentchartError({
-      code: 'INVALID_ARGUMENT',
-      message: 'createRuntime: `model` must be a ModelClient',
-    });
-  }
-  const limits = resolveLimits(config.limits);
-  const registry = createToolRegistry(config.tools ?? []);
-  const telemetry = config.telemetry === true;
-  const active = new Map<string, RunHandle>();
+  const settings = resolveRuntimeConfig(config);
+  const environment: RunEnvironment = {
+    model: config.model,
+    registry: createToolRegistry(config.tools ?? []),
+    systemPrompt: config.systemPrompt,
+    limits: settings.limits,
+    telemetry: config.telemetry === true,
+    inspect: config.inspect,
+    policy: settings.policy,
+    durability: settings.durability,
+    active: new Map(),
+  };
+  const { active } = environment;
   let closed = false;
+  let opening: Promise<CheckpointStore> | undefined;
+
+  function store(): Promise<CheckpointStore> {
+    opening ??= (
+      config.store === undefined
+        ? import('../persistence/level-store.js').then(({ levelStore }) =>
+            levelStore({ path: defaultStorePath }),
+          )
+        : Promise.resolve(config.store)
+    ).catch((error: unknown) => {
+      opening = undefined;
+      throw error;
+    });
+    return opening;
+  }
+
+  function ensureOpen(): void {
+    if (closed) throw new AgentchartError({ code: 'RUNTIME_CLOSED', message: 'The runtime is closed' });
+  }
 
   function start(options: StartOptions): RunHandle {
-    if (closed) throw new AgentchartError({ code: 'RUNTIME_CLOSED', message: 'The runtime is closed' });
+    ensureOpen();
     const { input, signal } = parseStartOptions(options);
     const runId = options.runId ?? `run_${randomUUID()}`;
     if (active.has(runId)) {
@@ -62,100 +121,142 @@ export function createRuntime(config: RuntimeConfig): Runtime {
         details: { runId },
       });
     }
-    const stream = createRunEventStream(runId);
-    const emit = (event: Parameters<typeof stream.emit>[0]) => {
-      if (telemetry || event.type !== 'telemetry') stream.emit(event);
-    };
-    const machine = agentRunMachine.provide({
-      actors: {
-        modelTurn: createModelTurnLogic({
-          model: config.model,
-          system: config.systemPrompt,
-          tools: registry.specs,
-          emit,
-          telemetry,
-        }),
-        toolCalls: createToolCallsLogic({
-          registry,
-          runId,
-          maxConcurrency: limits.maxConcurrentToolCalls,
-          emit,
-          telemetry,
-        }),
+    const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: input }] }];
+    return launchRun(environment, {
+      runId,
+      inputText: input,
+      start: { input: { runId, messages, limits: settings.limits } },
+      prepare: async () => {
+        const ready = await store();
+        return {
+          store: ready,
+          record: await ready.createRun({ runId, forkOf: null, messages }),
+          parentId: null,
+        };
       },
-    });
-    const actor = createActor(machine, {
-      input: { runId, messages: [{ role: 'user', content: [{ type: 'text', text: input }] }], limits },
-      ...(config.inspect === undefined ? {} : { inspect: config.inspect }),
-    });
-    actor.on('*', (event) => stream.emit(event));
-    const cancel = () => actor.send({ type: 'CANCEL', reason: abortReason(signal) });
-    const result = new Promise<RunResult>((resolve) => {
-      actor.subscribe({
-        complete: () => resolve(resultOf(runId, actor.getSnapshot())),
-        error: (error) => resolve(internalFailure(runId, actor.getSnapshot(), error)),
+      signal,
+    }).handle;
+  }
+
+  async function resume(from: ResumeSource, options: ResumeOptions = {}): Promise<RunHandle> {
+    ensureOpen();
+    const { runId: newRunId, signal } = parseResumeOptions(options);
+    const ready = await store();
+    const envelope = await loadCheckpoint(from, ready, settings.migrations);
+    if (isTerminal(envelope.phase)) {
+      throw new AgentchartError({
+        code: 'RUN_ENDED',
+        message: `Checkpoint '${envelope.id}' is the end of its run (${envelope.phase}); there is nothing to resume`,
+        details: { checkpointId: envelope.id, status: envelope.status },
       });
+    }
+    const existing = await ready.getRun(envelope.runId);
+    const continues =
+      newRunId === undefined && (existing === undefined || existing.headCheckpointId === envelope.id);
+    const runId = continues ? envelope.runId : (newRunId ?? `run_${randomUUID()}`);
+    if (active.has(runId)) {
+      throw new AgentchartError({
+        code: 'RUN_ACTIVE',
+        message: `Run '${runId}' is already running in this runtime`,
+        details: { runId },
+      });
+    }
+    const context = { ...envelope.context, runId };
+    const { messages, limits } = context;
+    const { handle, started } = launchRun(environment, {
+      runId,
+      inputText: inputTextOf(messages),
+      start: {
+        input: { runId, messages, limits },
+        snapshot: expandSnapshot(envelope.snapshot, context),
+        resumedFrom: envelope.id,
+      },
+      prepare: async () => {
+        if (continues && existing !== undefined) return { store: ready, record: existing, parentId: null };
+        const created = await ready.createRun({
+          runId,
+          forkOf: continues ? envelope.forkOf : envelope.id,
+          messages,
+        });
+        if (!continues) return { store: ready, record: created, parentId: envelope.id };
+        // A checkpoint from elsewhere (a file, another store): it becomes this run's first.
+        return {
+          store: ready,
+          record: await ready.appendCheckpoint(envelope, created.version),
+          parentId: null,
+        };
+      },
+      signal,
     });
-    void result.then((ended) => {
-      signal?.removeEventListener('abort', cancel);
-      active.delete(runId);
-      stream.end({ type: 'run-end', result: ended });
-    });
-    const handle: RunHandle = {
-      id: runId,
-      events$: stream.events$,
-      result,
-      actor,
-      [Symbol.asyncIterator]: () => toAsyncIterable(stream.events$)[Symbol.asyncIterator](),
-    };
-    active.set(runId, handle);
-    queueMicrotask(() => {
-      stream.emit({ type: 'run-start', input });
-      actor.start();
-      if (signal?.aborted) cancel();
-      else signal?.addEventListener('abort', cancel, { once: true });
-    });
+    await started;
     return handle;
   }
 
-  async function close(): Promise<void> {
-    closed = true;
-    const runs = [...active.values()];
-    for (const run of runs) run.actor.send({ type: 'CANCEL', reason: 'runtime closed' });
-    await Promise.all(runs.map((run) => run.result));
+  async function recover(options: RecoverOptions = {}): Promise<RunHandle[]> {
+    ensureOpen();
+    const report =
+      options.onError ??
+      ((error, runId) => console.warn(`agentchart: cannot recover run '${runId}':`, error));
+    const runs = await (await store()).listRuns({ status: ['active', 'paused', 'waiting_input'] });
+    const handles: RunHandle[] = [];
+    for (const run of runs) {
+      if (active.has(run.runId)) continue;
+      if (run.headCheckpointId === null) {
+        report(
+          new AgentchartError({
+            code: 'CHECKPOINT_NOT_FOUND',
+            message: `Run '${run.runId}' has no checkpoint to resume from`,
+          }),
+          run.runId,
+        );
+        continue;
+      }
+      try {
+        handles.push(await resume(run.headCheckpointId));
+      } catch (error) {
+        report(error, run.runId);
+      }
+    }
+    return handles;
   }
 
-  return { start, close };
-}
-
-type AgentRunSnapshot = SnapshotFrom<typeof agentRunMachine>;
-
-function resultOf(runId: string, snapshot: AgentRunSnapshot): RunResult {
-  const status = snapshot.value as RunStatus;
-  const { context } = snapshot;
-  const lastAnswer = context.messages.findLast((message) => message.role === 'assistant');
-  return {
-    runId,
-    status,
-    success: status === 'done',
-    output: lastAnswer === undefined ? undefined : textOf(lastAnswer.content),
-    ...(context.error === undefined ? {} : { error: context.error }),
-    usage: { ...context.usage, turns: context.turn },
+  const checkpoints: Runtime['checkpoints'] = {
+    list: async (query) => (await store()).listCheckpoints(query),
+    async get(checkpointId) {
+      const envelope = await (await store()).getCheckpoint(checkpointId);
+      if (envelope === undefined) {
+        throw new AgentchartError({
+          code: 'CHECKPOINT_NOT_FOUND',
+          message: `No checkpoint '${checkpointId}' in the store`,
+          details: { checkpointId },
+        });
+      }
+      return envelope;
+    },
+    delete: async (checkpointId) => (await store()).deleteCheckpoint(checkpointId),
+    async export(checkpointId, filePath) {
+      const envelope = await checkpoints.get(checkpointId);
+      const target = resolve(filePath);
+      const partial = `${target}.${process.pid}.partial`;
+      await writeFile(partial, `${JSON.stringify(envelope, null, 2)}\n`);
+      await rename(partial, target);
+      return target;
+    },
   };
-}
 
-function internalFailure(runId: string, snapshot: AgentRunSnapshot, error: unknown): RunResult {
-  return {
-    ...resultOf(runId, snapshot),
-    status: 'failed',
-    success: false,
-    error: toRunError(error, 'internal'),
+  const runs: Runtime['runs'] = {
+    list: async (query) => (await store()).listRuns(query),
+    get: async (runId) => (await store()).getRun(runId),
   };
-}
 
-function abortReason(signal: AbortSignal | undefined): string {
-  const reason: unknown = signal?.reason;
-  if (typeof reason === 'string') return reason;
-  if (reason instanceof Error) return reason.message;
-  return 'aborted';
+  async function close(): Promise<void> {
+    closed = true;
+    const running = [...active.values()];
+    for (const run of running) run.actor.send({ type: 'CANCEL', reason: 'runtime closed' });
+    await Promise.all(running.map((run) => run.result));
+    if (config.store === undefined && opening !== undefined)
+      await (await opening.catch(() => undefined))?.close();
+  }
+
+  return { start, resume, recover, checkpoints, runs, close };
 }

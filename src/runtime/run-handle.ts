@@ -1,8 +1,10 @@
 import type { Observable } from 'rxjs';
 import type { Actor } from 'xstate';
 import type { agentRunMachine } from '../machines/agent-run-machine.js';
+import type { CheckpointMeta } from '../persistence/checkpoint-envelope.js';
 import type { RunResult } from '../run-result.js';
 import type { RunEvent } from '../streaming/run-event.js';
+import type { CheckpointLabel } from './checkpointer.js';
 
 /** The XState actor of a run, for users who want to inspect or drive it directly. */
 export type AgentRunActor = Actor<typeof agentRunMachine>;
@@ -17,4 +19,9 @@ export interface RunHandle extends AsyncIterable<RunEvent> {
   readonly events$: Observable<RunEvent>;
   readonly result: Promise<RunResult>;
   readonly actor: AgentRunActor;
+  /**
+   * Writes a checkpoint of the run as it is now, whatever the policy, with tags and a description
+   * to find it by. Resolves with its description once it is stored; `RUN_ENDED` after the end.
+   */
+  checkpoint(label?: CheckpointLabel): Promise<CheckpointMeta>;
 }

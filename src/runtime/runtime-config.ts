@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { AgentchartError } from '../agentchart-error.js';
 import type { RunLimits } from '../machines/agent-run-types.js';
 import type { ModelClient } from '../model/model-client.js';
+import type { CheckpointStore } from '../persistence/checkpoint-store.js';
 import type { Tool } from '../tools/define-tool.js';
+import type { CheckpointDurability, CheckpointOptions, CheckpointPolicy } from './checkpoint-policy.js';
+import type { CheckpointMigrations } from './load-checkpoint.js';
 
 /** What {@link createRuntime} takes. */
 export interface RuntimeConfig {
@@ -13,6 +16,15 @@ export interface RuntimeConfig {
   tools?: readonly Tool[];
   systemPrompt?: string;
   limits?: Partial<RunLimits>;
+  /**
+   * Where runs and checkpoints are kept. Default: LevelDB in `./.agentchart` (opened on first use,
+   * closed by `runtime.close()`). A store you pass is yours to close.
+   */
+  store?: CheckpointStore;
+  /** When checkpoints are written, and whether steps wait for them. Default `every-step`, `sync`. */
+  checkpoint?: CheckpointOptions;
+  /** Upgrades for checkpoints written by older versions of the run statechart. */
+  migrations?: CheckpointMigrations;
   /** An XState inspection observer (for example `createWebSocketInspector().inspect`), given every run's actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Emit `telemetry` events (model-turn and tool-call timings). Off by default. */
@@ -23,35 +35,98 @@ export interface RuntimeConfig {
 export interface StartOptions {
   /** The user's message that starts the run. */
   input: string;
-  /** The run's id; one is generated when omitted. No two active runs of a runtime share one. */
+  /** The run's id; one is generated when omitted. No two runs of a store share one. */
   runId?: string;
   /** Aborting it cancels the run: the model stream and tool calls in flight are aborted. */
   signal?: AbortSignal;
 }
 
+/** What `runtime.resume` takes. */
+export interface ResumeOptions {
+  /** Continue as a new run with this id (even from the run's latest checkpoint). */
+  runId?: string;
+  signal?: AbortSignal;
+}
+
+/** What `runtime.recover` takes. */
+export interface RecoverOptions {
+  /** Told about each run that cannot be resumed (default: a warning on the console). */
+  onError?: (error: unknown, runId: string) => void;
+}
+
 /** The limits a run gets when the runtime config does not say otherwise. */
 export const defaultLimits: RunLimits = { maxTurns: 50, maxConcurrentToolCalls: 4 };
 
-const limitsSchema = z.object({
-  maxTurns: z.number().int().positive().optional(),
-  maxConcurrentToolCalls: z.number().int().positive().optional(),
-});
+/** Where the default LevelDB store lives, relative to the working directory. */
+export const defaultStorePath = '.agentchart';
 
+const runId = z
+  .string()
+  .regex(/^[\w.:-]{1,128}$/, 'runId must be 1 to 128 letters, digits, or _ . : -')
+  .optional();
+const configSchema = z.object({
+  model: z.custom<ModelClient>(
+    (value) => typeof (value as ModelClient)?.stream === 'function',
+    'model must be a ModelClient',
+  ),
+  limits: z
+    .strictObject({
+      maxTurns: z.number().int().positive().optional(),
+      maxConcurrentToolCalls: z.number().int().positive().optional(),
+    })
+    .optional(),
+  store: z
+    .custom<CheckpointStore>(
+      (value) => typeof (value as CheckpointStore)?.appendCheckpoint === 'function',
+      'store must be a CheckpointStore',
+    )
+    .optional(),
+  checkpoint: z
+    .strictObject({
+      policy: z
+        .union([
+          z.enum(['every-step', 'on-tool-call', 'on-error', 'manual']),
+          z.custom<CheckpointPolicy>((value) => typeof value === 'function'),
+        ])
+        .optional(),
+      durability: z.enum(['sync', 'async']).optional(),
+    })
+    .optional(),
+  migrations: z
+    .record(
+      z.string(),
+      z.custom<unknown>((value) => typeof value === 'function'),
+    )
+    .optional(),
+});
 const startSchema = z.object({
   input: z.string().min(1, 'input must be a non-empty string'),
-  runId: z
-    .string()
-    .regex(/^[\w.:-]{1,128}$/, 'runId must be 1 to 128 letters, digits, or _ . : -')
-    .optional(),
+  runId,
   signal: z.instanceof(AbortSignal).optional(),
 });
+const resumeSchema = z.object({ runId, signal: z.instanceof(AbortSignal).optional() });
 
-/** Validates the limits of a runtime config and fills in the defaults. */
-export function resolveLimits(limits: Partial<RunLimits> | undefined): RunLimits {
-  const parsed = limitsSchema.strict().safeParse(limits ?? {});
-  if (!parsed.success) throw invalid('limits', parsed.error);
-  const given = Object.fromEntries(Object.entries(parsed.data).filter(([, value]) => value !== undefined));
-  return { ...defaultLimits, ...given };
+/** The runtime's settings, validated, with the defaults filled in. */
+export interface RuntimeSettings {
+  limits: RunLimits;
+  policy: CheckpointPolicy;
+  durability: CheckpointDurability;
+  migrations: CheckpointMigrations;
+}
+
+/** Validates a runtime config (`INVALID_ARGUMENT` naming every wrong field) and fills in the defaults. */
+export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
+  const parsed = configSchema.safeParse(config);
+  if (!parsed.success) throw invalid('createRuntime config', parsed.error);
+  const given = Object.fromEntries(
+    Object.entries(config.limits ?? {}).filter(([, value]) => value !== undefined),
+  );
+  return {
+    limits: { ...defaultLimits, ...given },
+    policy: config.checkpoint?.policy ?? 'every-step',
+    durability: config.checkpoint?.durability ?? 'sync',
+    migrations: config.migrations ?? {},
+  };
 }
 
 /** Validates the options of `runtime.start`. */
@@ -61,10 +136,17 @@ export function parseStartOptions(options: StartOptions): StartOptions {
   return options;
 }
 
+/** Validates the options of `runtime.resume`. */
+export function parseResumeOptions(options: ResumeOptions): ResumeOptions {
+  const parsed = resumeSchema.safeParse(options);
+  if (!parsed.success) throw invalid('runtime.resume options', parsed.error);
+  return options;
+}
+
 function invalid(what: string, error: z.ZodError): AgentchartError {
   return new AgentchartError({
     code: 'INVALID_ARGUMENT',
     message: `Invalid ${what}:\n${z.prettifyError(error)}`,
-    details: { issues: error.issues },
+    details: { issues: error.issues.map(({ path, message }) => ({ path, message })) },
   });
 }

@@ -25,7 +25,7 @@ export interface RunEventBase {
 
 /** The body of each kind of event, without the common fields. */
 export type RunEventBody =
-  | { type: 'run-start'; input: string }
+  | { type: 'run-start'; input: string; resumedFrom?: string }
   | { type: 'phase'; phase: RunPhase; turn: number }
   | { type: 'text-delta'; turn: number; text: string }
   | { type: 'thinking-delta'; turn: number; thinking: string }
@@ -37,6 +37,8 @@ export type RunEventBody =
       toolName: string;
       output: unknown;
       durationMs: number;
+      /** True when the result came from the journal (the call had completed before a restore). */
+      replayed?: boolean;
     }
   | {
       type: 'tool-error';
@@ -48,6 +50,7 @@ export type RunEventBody =
       durationMs: number;
     }
   | { type: 'retry'; turn: number; attempt: number; delayMs: number; errorClass: ErrorClass; message: string }
+  | { type: 'checkpoint'; checkpointId: string; stepNum: number; phase: RunPhase }
   | { type: 'usage'; turn: number; turnUsage: Usage; totalUsage: Usage }
   | { type: 'paused'; from: RunPhase }
   | { type: 'resumed'; to: RunPhase }

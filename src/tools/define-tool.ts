@@ -8,6 +8,11 @@ export interface ToolExecutionContext {
   signal: AbortSignal;
   /** The model's id of this call; stable across retries and restores, so usable as an idempotency key. */
   callId: string;
+  /**
+   * The same as `callId`. A call that was in flight when its process died runs again after a
+   * restore with the same key, so a tool with side effects can deduplicate on it.
+   */
+  idempotencyKey: string;
   runId: string;
 }
 

@@ -32,7 +32,12 @@ export async function executeToolCall(
   let timer: NodeJS.Timeout | undefined;
   try {
     const execution = Promise.resolve().then(() =>
-      tool.execute(parsed.data, { signal: controller.signal, callId: call.toolCallId, runId }),
+      tool.execute(parsed.data, {
+        signal: controller.signal,
+        callId: call.toolCallId,
+        idempotencyKey: call.toolCallId,
+        runId,
+      }),
     );
     const stop = new Promise<never>((_, reject) => {
       if (tool.timeoutMs !== undefined) {

@@ -1,0 +1,149 @@
+import type { SnapshotFrom } from 'xstate';
+import { type agentRunMachine, agentRunMachineVersion } from '../machines/agent-run-machine.js';
+import {
+  type CheckpointEnvelope,
+  type CheckpointMeta,
+  checkpointEnvelopeVersion,
+} from '../persistence/checkpoint-envelope.js';
+import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
+import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
+import { type CheckpointPolicy, isTerminal, statusOf, wantsCheckpoint } from './checkpoint-policy.js';
+import { compactSnapshot } from './snapshot-codec.js';
+
+/** A snapshot of the run statechart. */
+export type AgentRunSnapshot = SnapshotFrom<typeof agentRunMachine>;
+
+/** What a manual checkpoint may carry. */
+export interface CheckpointLabel {
+  tags?: string[];
+  description?: string;
+}
+
+/** Writes the checkpoints of one run, in order, one at a time. */
+export interface Checkpointer {
+  /** Called with every new snapshot of the run; writes a checkpoint when the policy wants one. */
+  observe(snapshot: AgentRunSnapshot, persisted: Record<string, unknown>): void;
+  /** Writes a checkpoint of this snapshot now, whatever the policy. */
+  checkpoint(
+    snapshot: AgentRunSnapshot,
+    persisted: Record<string, unknown>,
+    label: CheckpointLabel,
+  ): Promise<CheckpointMeta>;
+  /** Resolves when every checkpoint asked for so far is written; rejects if one could not be. */
+  flushed(): Promise<void>;
+  /** Waits for the writes, then makes sure the run's record shows how it ended. */
+  finish(phase: RunPhase): Promise<void>;
+}
+
+/** What {@link createCheckpointer} needs. */
+export interface CheckpointerOptions {
+  store: CheckpointStore;
+  record: RunRecord;
+  policy: CheckpointPolicy;
+  /** The checkpoint the first one follows, when the run did not write it (a run resumed as a new run). */
+  parentId: string | null;
+  emit(event: RunEventBody): void;
+  /** Called once, with the first write that failed; later checkpoints are not attempted. */
+  onFailure(error: unknown): void;
+}
+
+/** Creates the checkpoint writer of a run whose store record is `record`. */
+export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
+  const { store, policy, emit, onFailure } = options;
+  const { runId, forkOf } = options.record;
+  let version = options.record.version;
+  let stepNum = options.record.stepNum;
+  let parentId = options.record.headCheckpointId ?? options.parentId;
+  let recordedStatus = options.record.status;
+  let lastPhase: RunPhase | undefined;
+  let chain: Promise<unknown> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+
+  function envelopeOf(
+    snapshot: AgentRunSnapshot,
+    persisted: Record<string, unknown>,
+    label: CheckpointLabel,
+  ) {
+    const phase = snapshot.value as RunPhase;
+    stepNum++;
+    const id = `${runId}@${stepNum}`;
+    const envelope: CheckpointEnvelope = {
+      version: checkpointEnvelopeVersion,
+      id,
+      runId,
+      parentId,
+      forkOf,
+      stepNum,
+      phase,
+      nextPhase: nextPhaseOf(snapshot),
+      savedAt: new Date().toISOString(),
+      status: statusOf(phase),
+      tags: label.tags ?? [],
+      description: label.description ?? null,
+      machine: { id: 'agentRun', version: agentRunMachineVersion },
+      context: snapshot.context,
+      snapshot: compactSnapshot(persisted) as CheckpointEnvelope['snapshot'],
+    };
+    parentId = id;
+    return envelope;
+  }
+
+  function write(envelope: CheckpointEnvelope): Promise<CheckpointMeta> {
+    const written = chain.then(async () => {
+      if (failure !== undefined) throw failure.error;
+      const record = await store.appendCheckpoint(envelope, version);
+      version = record.version;
+      recordedStatus = record.status;
+      const { context, snapshot: _, ...meta } = envelope;
+      emit({
+        type: 'checkpoint',
+        checkpointId: envelope.id,
+        stepNum: envelope.stepNum,
+        phase: envelope.phase,
+      });
+      return { ...meta, messageCount: context.messages.length };
+    });
+    chain = written.catch((error: unknown) => {
+      if (failure !== undefined) return;
+      failure = { error };
+      onFailure(error);
+    });
+    return written;
+  }
+
+  return {
+    observe(snapshot, persisted) {
+      const phase = snapshot.value as RunPhase;
+      if (wantsCheckpoint(policy, snapshot.context, phase, lastPhase)) {
+        write(envelopeOf(snapshot, persisted, {})).catch(() => {});
+      }
+      lastPhase = phase;
+    },
+    checkpoint: (snapshot, persisted, label) => write(envelopeOf(snapshot, persisted, label)),
+    async flushed() {
+      await chain;
+      if (failure !== undefined) throw failure.error;
+    },
+    async finish(phase) {
+      await chain;
+      const status = statusOf(phase);
+      if (failure !== undefined || !isTerminal(phase) || recordedStatus === status) return;
+      const record = await store.setRunStatus(runId, status, version);
+      version = record.version;
+      recordedStatus = record.status;
+    },
+  };
+}
+
+function nextPhaseOf(snapshot: AgentRunSnapshot): RunPhase | null {
+  switch (snapshot.value) {
+    case 'paused':
+      return snapshot.context.pausedFrom ?? 'plan';
+    case 'act':
+      return 'observe';
+    case 'waiting_input':
+      return 'act';
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,250 @@
+import { createActor, type InspectionEvent, type Observer } from 'xstate';
+import { createModelTurnLogic } from '../actors/model-turn.js';
+import { createToolCallsLogic } from '../actors/tool-calls.js';
+import { AgentchartError } from '../agentchart-error.js';
+import { agentRunMachine } from '../machines/agent-run-machine.js';
+import type { AgentRunInput, RunLimits } from '../machines/agent-run-types.js';
+import { textOf } from '../model/message.js';
+import type { ModelClient } from '../model/model-client.js';
+import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
+import { toRunError } from '../run-error.js';
+import type { RunResult, RunStatus } from '../run-result.js';
+import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
+import { createRunEventStream } from '../streaming/run-event-stream.js';
+import { toAsyncIterable } from '../streaming/to-async-iterable.js';
+import type { ToolRegistry } from '../tools/tool-registry.js';
+import type { CheckpointDurability, CheckpointPolicy } from './checkpoint-policy.js';
+import { type AgentRunSnapshot, type Checkpointer, createCheckpointer } from './checkpointer.js';
+import type { RunHandle } from './run-handle.js';
+
+/** What every run of a runtime shares. */
+export interface RunEnvironment {
+  model: ModelClient;
+  registry: ToolRegistry;
+  systemPrompt: string | undefined;
+  limits: RunLimits;
+  telemetry: boolean;
+  inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+  policy: CheckpointPolicy;
+  durability: CheckpointDurability;
+  active: Map<string, RunHandle>;
+}
+
+/** The store's side of a run, ready before it starts. */
+export interface PreparedRun {
+  store: CheckpointStore;
+  record: RunRecord;
+  /** The checkpoint the run's first one follows, when it is not the record's head. */
+  parentId: string | null;
+}
+
+/** One run to launch: a fresh one (`input`) or a restored one (`snapshot`). */
+export interface RunSpec {
+  runId: string;
+  /** The text of the run's first user message. */
+  inputText: string;
+  start:
+    | { input: AgentRunInput }
+    | { input: AgentRunInput; snapshot: Record<string, unknown>; resumedFrom: string };
+  /** The store work to do before the run starts (creating its record); a failure ends the run as data. */
+  prepare: () => Promise<PreparedRun>;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Creates a run's actor, its event stream and its checkpoint writer, and starts it once `prepare`
+ * is done. Returns at once: the handle exists before the run starts, so nothing it emits is missed.
+ * Throws `CHECKPOINT_INVALID` (before any store work) if XState cannot restore the snapshot.
+ */
+export function launchRun(
+  environment: RunEnvironment,
+  spec: RunSpec,
+): { handle: RunHandle; started: Promise<void> } {
+  const { runId, signal } = spec;
+  const stream = createRunEventStream(runId);
+  const emit = (event: RunEventBody) => {
+    if (environment.telemetry || event.type !== 'telemetry') stream.emit(event);
+  };
+  let prepared: PreparedRun | undefined;
+  let checkpointer: Checkpointer | undefined;
+  const beforeEffect =
+    environment.durability === 'sync'
+      ? async () => {
+          // Let the step that leads here be queued for writing first (observers run after the transition).
+          await null;
+          await checkpointer?.flushed();
+        }
+      : async () => {};
+  const store = () => {
+    if (prepared === undefined) throw new Error('the run started before its store was ready');
+    return prepared.store;
+  };
+  const machine = agentRunMachine.provide({
+    actors: {
+      modelTurn: createModelTurnLogic({
+        model: environment.model,
+        system: environment.systemPrompt,
+        tools: environment.registry.specs,
+        emit,
+        telemetry: environment.telemetry,
+        beforeEffect,
+      }),
+      toolCalls: createToolCallsLogic({
+        registry: environment.registry,
+        runId,
+        maxConcurrency: environment.limits.maxConcurrentToolCalls,
+        emit,
+        telemetry: environment.telemetry,
+        beforeEffect,
+        journal: {
+          get: (toolCallId) => store().getToolResult(runId, toolCallId),
+          put: (result) => store().putToolResult(runId, result),
+        },
+      }),
+    },
+  });
+  const inspect = environment.inspect === undefined ? {} : { inspect: environment.inspect };
+  let actor: ReturnType<typeof createActor<typeof machine>>;
+  try {
+    actor =
+      'snapshot' in spec.start
+        ? createActor(machine, {
+            input: spec.start.input,
+            snapshot: spec.start.snapshot as never,
+            ...inspect,
+          })
+        : createActor(machine, { input: spec.start.input, ...inspect });
+  } catch (cause) {
+    throw new AgentchartError({
+      code: 'CHECKPOINT_INVALID',
+      message: `The checkpoint's snapshot cannot be restored: ${cause instanceof Error ? cause.message : String(cause)}`,
+      cause,
+    });
+  }
+  actor.on('*', (event) => stream.emit(event));
+
+  let settle: (result: RunResult) => void = () => {};
+  const result = new Promise<RunResult>((resolve) => {
+    settle = resolve;
+  });
+  const cancel = () => actor.send({ type: 'CANCEL', reason: abortReason(signal) });
+  void result.then((ended) => {
+    signal?.removeEventListener('abort', cancel);
+    environment.active.delete(runId);
+    stream.end({ type: 'run-end', result: ended });
+  });
+
+  const started = spec.prepare().then(
+    (ready) => {
+      prepared = ready;
+      const writer = createCheckpointer({
+        store: ready.store,
+        record: ready.record,
+        policy: environment.policy,
+        parentId: ready.parentId,
+        emit,
+        onFailure: (error) => actor.send({ type: 'FAIL', error: toRunError(error, 'store_error') }),
+      });
+      checkpointer = writer;
+      // A restored run does not checkpoint the state it was restored from again.
+      let skip = 'snapshot' in spec.start;
+      actor.subscribe({
+        next: (snapshot) => {
+          if (skip) skip = false;
+          else writer.observe(snapshot, actor.getPersistedSnapshot() as Record<string, unknown>);
+        },
+        complete: () => {
+          const snapshot = actor.getSnapshot();
+          if (snapshot.status !== 'done') {
+            // Stopped from outside before it ended: as far as the store knows it is still running
+            // (resumable, as after a crash).
+            const stopped = {
+              errorClass: 'cancelled',
+              recoverable: true,
+              message: `Run '${runId}' was stopped`,
+              details: {},
+            } as const;
+            return settle(failure(runId, snapshot, stopped, 'cancelled'));
+          }
+          const settleWith = () => settle(resultOf(runId, snapshot));
+          void writer.finish(snapshot.value as RunPhase).then(settleWith, settleWith);
+        },
+        error: (error) => settle(failure(runId, actor.getSnapshot(), toRunError(error, 'internal'))),
+      });
+      stream.emit({
+        type: 'run-start',
+        input: spec.inputText,
+        ...('resumedFrom' in spec.start ? { resumedFrom: spec.start.resumedFrom } : {}),
+      });
+      actor.start();
+      if (signal?.aborted) cancel();
+      else signal?.addEventListener('abort', cancel, { once: true });
+    },
+    (error: unknown) => {
+      const code = AgentchartError.isInstance(error) ? error.code : undefined;
+      const runError = toRunError(error, code === 'DUPLICATE_RUN_ID' ? 'invalid_request' : 'store_error');
+      settle(failure(runId, actor.getSnapshot(), runError));
+    },
+  );
+
+  const handle: RunHandle = {
+    id: runId,
+    events$: stream.events$,
+    result,
+    actor,
+    [Symbol.asyncIterator]: () => toAsyncIterable(stream.events$)[Symbol.asyncIterator](),
+    async checkpoint(label = {}) {
+      await started;
+      const snapshot = actor.getSnapshot();
+      if (checkpointer === undefined || snapshot.status !== 'active') {
+        throw new AgentchartError({
+          code: 'RUN_ENDED',
+          message: `Run '${runId}' has ended; it takes no more checkpoints`,
+        });
+      }
+      return checkpointer.checkpoint(
+        snapshot,
+        actor.getPersistedSnapshot() as Record<string, unknown>,
+        label,
+      );
+    },
+  };
+  environment.active.set(runId, handle);
+  return { handle, started };
+}
+
+/** The text of the first user message: what the run was asked. */
+export function inputTextOf(messages: AgentRunInput['messages']): string {
+  const first = messages.find((message) => message.role === 'user');
+  return first === undefined ? '' : textOf(first.content);
+}
+
+function resultOf(runId: string, snapshot: AgentRunSnapshot): RunResult {
+  const status = snapshot.value as RunStatus;
+  const { context } = snapshot;
+  const lastAnswer = context.messages.findLast((message) => message.role === 'assistant');
+  return {
+    runId,
+    status,
+    success: status === 'done',
+    output: lastAnswer === undefined ? undefined : textOf(lastAnswer.content),
+    ...(context.error === undefined ? {} : { error: context.error }),
+    usage: { ...context.usage, turns: context.turn },
+  };
+}
+
+function failure(
+  runId: string,
+  snapshot: AgentRunSnapshot,
+  error: NonNullable<RunResult['error']>,
+  status: RunStatus = 'failed',
+): RunResult {
+  return { ...resultOf(runId, snapshot), status, success: false, error };
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error) return reason.message;
+  return 'aborted';
+}
