@@ -31,7 +31,7 @@ export interface Checkpointer {
   ): Promise<CheckpointMeta>;
   /** Resolves when every checkpoint asked for so far is written; rejects if one could not be. */
   flushed(): Promise<void>;
-  /** Waits for the writes, then makes sure the run's record shows how it ended. */
+  /** Waits for the writes, then makes sure the run's record shows how it ended; rejects if a write failed. */
   finish(phase: RunPhase): Promise<void>;
 }
 
@@ -126,8 +126,9 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     },
     async finish(phase) {
       await chain;
+      if (failure !== undefined) throw failure.error;
       const status = statusOf(phase);
-      if (failure !== undefined || !isTerminal(phase) || recordedStatus === status) return;
+      if (!isTerminal(phase) || recordedStatus === status) return;
       const record = await store.setRunStatus(runId, status, version);
       version = record.version;
       recordedStatus = record.status;

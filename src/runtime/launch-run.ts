@@ -143,7 +143,10 @@ export function launchRun(
         policy: environment.policy,
         parentId: ready.parentId,
         emit,
-        onFailure: (error) => actor.send({ type: 'FAIL', error: toRunError(error, 'store_error') }),
+        onFailure: (error) => {
+          if (actor.getSnapshot().status === 'active')
+            actor.send({ type: 'FAIL', error: toRunError(error, 'store_error') });
+        },
       });
       checkpointer = writer;
       // A restored run does not checkpoint the state it was restored from again.
@@ -166,19 +169,26 @@ export function launchRun(
             } as const;
             return settle(failure(runId, snapshot, stopped, 'cancelled'));
           }
-          const settleWith = () => settle(resultOf(runId, snapshot));
-          void writer.finish(snapshot.value as RunPhase).then(settleWith, settleWith);
+          // A run whose end could not be stored is reported as failed: the store still holds it as running.
+          void writer.finish(snapshot.value as RunPhase).then(
+            () => settle(resultOf(runId, snapshot)),
+            (error: unknown) =>
+              settle(failure(runId, snapshot, { ...toRunError(error, 'store_error'), recoverable: true })),
+          );
         },
         error: (error) => settle(failure(runId, actor.getSnapshot(), toRunError(error, 'internal'))),
       });
-      stream.emit({
-        type: 'run-start',
-        input: spec.inputText,
-        ...('resumedFrom' in spec.start ? { resumedFrom: spec.start.resumedFrom } : {}),
+      // Start on the next turn of the event loop, so that whoever awaited the launch subscribes first.
+      setImmediate(() => {
+        stream.emit({
+          type: 'run-start',
+          input: spec.inputText,
+          ...('resumedFrom' in spec.start ? { resumedFrom: spec.start.resumedFrom } : {}),
+        });
+        actor.start();
+        if (signal?.aborted) cancel();
+        else signal?.addEventListener('abort', cancel, { once: true });
       });
-      actor.start();
-      if (signal?.aborted) cancel();
-      else signal?.addEventListener('abort', cancel, { once: true });
     },
     (error: unknown) => {
       const code = AgentchartError.isInstance(error) ? error.code : undefined;

@@ -1,0 +1,223 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type CheckpointStore,
+  createRuntime,
+  defineTool,
+  memoryStore,
+  type ToolExecutionContext,
+} from 'agentchart';
+import { type ScriptedTurn, scriptedModel } from 'agentchart/testing';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from 'xstate';
+import { z } from 'zod';
+import { collect, ofType } from './helpers.js';
+
+/** A store that delays and records every checkpoint write, and can be told to fail them. */
+function observedStore(delayMs: number) {
+  const inner = memoryStore();
+  const log: { at: number; what: string }[] = [];
+  let failFrom = Number.POSITIVE_INFINITY;
+  let writes = 0;
+  const store: CheckpointStore = {
+    ...inner,
+    async appendCheckpoint(envelope, expectedVersion) {
+      if (++writes >= failFrom) throw new Error('disk full');
+      await sleep(delayMs);
+      const record = await inner.appendCheckpoint(envelope, expectedVersion);
+      log.push({ at: performance.now(), what: `checkpoint ${envelope.phase}` });
+      return record;
+    },
+  };
+  return { store, log, failFrom: (n: number) => (failFrom = n) };
+}
+
+describe('recovery', () => {
+  it('recovers a run stopped mid-turn: the tool call that completed is not run again, the one in flight is', async () => {
+    const store = memoryStore();
+    const executions: { name: string; key: string }[] = [];
+    let release: () => void = () => {};
+    const blocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tools = (blockSlow: boolean) => [
+      defineTool({
+        name: 'fast',
+        description: 'Quick',
+        input: z.object({}),
+        execute: (_, { idempotencyKey }: ToolExecutionContext) => {
+          executions.push({ name: 'fast', key: idempotencyKey });
+          return 'fast result';
+        },
+      }),
+      defineTool({
+        name: 'slow',
+        description: 'Slow',
+        input: z.object({}),
+        execute: async (_, { idempotencyKey }: ToolExecutionContext) => {
+          executions.push({ name: 'slow', key: idempotencyKey });
+          if (blockSlow) await blocked;
+          return 'slow result';
+        },
+      }),
+    ];
+    const turns: ScriptedTurn[] = [
+      {
+        toolCalls: [
+          { name: 'fast', input: {}, id: 'call_fast' },
+          { name: 'slow', input: {}, id: 'call_slow' },
+        ],
+        usage: { outputTokens: 7 },
+      },
+      { text: 'Both done.', usage: { outputTokens: 3 } },
+    ];
+    const first = createRuntime({ model: scriptedModel(turns), tools: tools(true), store });
+    const run = first.start({ input: 'Work', runId: 'crashy' });
+    await waitFor(run.actor, (snapshot) => snapshot.context.toolResults.length === 1);
+    await sleep(10);
+    run.actor.stop(); // the process "dies" with the slow call in flight
+    expect(await run.result).toMatchObject({ status: 'cancelled', error: { recoverable: true } });
+    expect(await first.runs.get('crashy')).toMatchObject({ status: 'active' });
+
+    const model = scriptedModel(turns.slice(1));
+    const second = createRuntime({ model, tools: tools(false), store });
+    const [recovered, ...others] = await second.recover();
+    expect(others).toEqual([]);
+    const events = await collect(recovered ?? run);
+    const result = await (recovered ?? run).result;
+    release();
+
+    expect(result).toMatchObject({
+      status: 'done',
+      output: 'Both done.',
+      usage: { turns: 2, outputTokens: 10 },
+    });
+    expect(executions).toEqual([
+      { name: 'fast', key: 'call_fast' },
+      { name: 'slow', key: 'call_slow' },
+      { name: 'slow', key: 'call_slow' },
+    ]);
+    expect(ofType(events, 'tool-result').map((event) => [event.toolName, event.replayed === true])).toEqual([
+      ['fast', true],
+      ['slow', false],
+    ]);
+    expect(events[0]).toMatchObject({
+      type: 'run-start',
+      input: 'Work',
+      resumedFrom: expect.stringMatching(/^crashy@/),
+    });
+    const messages = model.requests[0]?.messages ?? [];
+    expect(
+      messages.at(-1)?.content.map((block) => (block.type === 'tool-result' ? block.output : null)),
+    ).toEqual(['fast result', 'slow result']);
+  });
+
+  it('requests a model turn that was in flight again, without counting its tokens twice', async () => {
+    const store = memoryStore();
+    const turns: ScriptedTurn[] = [
+      { text: 'a slow streamed answer '.repeat(5), tokenDelayMs: 5, usage: { outputTokens: 40 } },
+    ];
+    const first = createRuntime({ model: scriptedModel(turns), store });
+    const run = first.start({ input: 'Talk', runId: 'streaming' });
+    await new Promise<void>((resolve) => {
+      run.events$.subscribe((event) => event.type === 'text-delta' && resolve());
+    });
+    run.actor.stop();
+    await run.result;
+
+    const model = scriptedModel(turns);
+    const second = createRuntime({ model, store });
+    const [recovered] = await second.recover();
+    const result = await recovered?.result;
+    expect(result).toMatchObject({ status: 'done', usage: { outputTokens: 40, turns: 1 } });
+    expect(model.requests).toHaveLength(1);
+    expect(model.requests[0]?.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Talk' }] },
+    ]);
+  });
+
+  it('with sync durability, calls the model only after the checkpoint before it is written', async () => {
+    const timeline = async (durability: 'sync' | 'async') => {
+      const { store, log } = observedStore(20);
+      const model = scriptedModel([{ text: 'hi' }]);
+      const wrapped = {
+        ...model,
+        stream: (
+          request: Parameters<typeof model.stream>[0],
+          options: Parameters<typeof model.stream>[1],
+        ) => {
+          log.push({ at: performance.now(), what: 'model called' });
+          return model.stream(request, options);
+        },
+      };
+      const runtime = createRuntime({ model: wrapped, store, checkpoint: { durability } });
+      await runtime.start({ input: 'hi' }).result;
+      return log.map((entry) => entry.what);
+    };
+    expect(await timeline('sync')).toEqual(['checkpoint plan', 'model called', 'checkpoint done']);
+    expect(await timeline('async')).toEqual(['model called', 'checkpoint plan', 'checkpoint done']);
+  });
+
+  it('fails a run whose checkpoint cannot be written with store_error, and goes on with the others', async () => {
+    const add = defineTool({
+      name: 'add',
+      description: 'Adds',
+      input: z.object({ a: z.number() }),
+      execute: ({ a }) => a,
+    });
+    const runWithFailingWrite = async (failingWrite: number) => {
+      const { store, failFrom } = observedStore(0);
+      failFrom(failingWrite);
+      const model = scriptedModel([
+        { toolCalls: [{ name: 'add', input: { a: 1 } }] },
+        { text: 'one', tokenDelayMs: 1 },
+      ]);
+      const runtime = createRuntime({ model, tools: [add], store });
+      const result = await runtime.start({ input: 'one', runId: 'r' }).result;
+      return { result, record: await store.getRun('r'), requests: model.requests.length };
+    };
+    // Writes: plan, act, act (tool result), plan, done.
+    const midRun = await runWithFailingWrite(2);
+    expect(midRun.result).toMatchObject({
+      status: 'failed',
+      error: { errorClass: 'store_error', message: 'disk full', recoverable: true },
+    });
+    expect(midRun.record).toMatchObject({ status: 'active', headCheckpointId: 'r@0' });
+    expect(midRun.requests).toBe(1);
+    const atTheEnd = await runWithFailingWrite(5);
+    expect(atTheEnd.result).toMatchObject({
+      status: 'failed',
+      output: 'one',
+      error: { errorClass: 'store_error' },
+    });
+    expect(atTheEnd.record).toMatchObject({ status: 'active', headCheckpointId: 'r@3' });
+    expect((await runWithFailingWrite(Number.POSITIVE_INFINITY)).result).toMatchObject({ status: 'done' });
+  });
+
+  it('recover() resumes paused runs too, and reports runs it cannot resume', async () => {
+    const store = memoryStore();
+    const first = createRuntime({
+      model: scriptedModel(() => ({ text: 'slow', tokenDelayMs: 50 })),
+      store,
+      checkpoint: { policy: 'on-tool-call' },
+    });
+    const paused = first.start({ input: 'Pause me', runId: 'paused-run' });
+    const noCheckpoint = first.start({ input: 'No checkpoint', runId: 'bare' });
+    await sleep(5);
+    paused.actor.send({ type: 'PAUSE' });
+    await sleep(20);
+    paused.actor.stop();
+    noCheckpoint.actor.stop();
+
+    const reported: string[] = [];
+    const second = createRuntime({ model: scriptedModel([{ text: 'Resumed.' }]), store });
+    const handles = await second.recover({
+      onError: (error, runId) => reported.push(`${runId}: ${(error as { code: string }).code}`),
+    });
+    expect(handles.map((handle) => handle.id)).toEqual(['paused-run']);
+    expect(reported).toEqual(['bare: CHECKPOINT_NOT_FOUND']);
+    const [handle] = handles;
+    expect(handle?.actor.getSnapshot().value).toBe('paused');
+    handle?.actor.send({ type: 'RESUME' });
+    expect(await handle?.result).toMatchObject({ status: 'done', output: 'Resumed.' });
+  });
+});
