@@ -1,9 +1,17 @@
-import { createActor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, fromCallback, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import { createModelTurnLogic } from '../actors/model-turn.js';
 import { createToolCallsLogic } from '../actors/tool-calls.js';
 import { AgentchartError } from '../agentchart-error.js';
 import { agentRunMachine } from '../machines/agent-run-machine.js';
-import type { AgentRunInput, RunLimits } from '../machines/agent-run-types.js';
+import type {
+  AgentRunContext,
+  AgentRunEvent,
+  AgentRunInput,
+  ModelTurnInput,
+  ModelTurnOutput,
+  RunLimits,
+  ToolCallsInput,
+} from '../machines/agent-run-types.js';
 import { textOf } from '../model/message.js';
 import type { ModelClient } from '../model/model-client.js';
 import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
@@ -104,23 +112,12 @@ export function launchRun(
     },
   });
   const inspect = environment.inspect === undefined ? {} : { inspect: environment.inspect };
-  let actor: ReturnType<typeof createActor<typeof machine>>;
-  try {
-    actor =
-      'snapshot' in spec.start
-        ? createActor(machine, {
-            input: spec.start.input,
-            snapshot: spec.start.snapshot as never,
-            ...inspect,
-          })
-        : createActor(machine, { input: spec.start.input, ...inspect });
-  } catch (cause) {
-    throw new AgentchartError({
-      code: 'CHECKPOINT_INVALID',
-      message: `The checkpoint's snapshot cannot be restored: ${cause instanceof Error ? cause.message : String(cause)}`,
-      cause,
-    });
-  }
+  if ('snapshot' in spec.start) assertRestorable(spec.start.snapshot, spec.start.input);
+  const actor =
+    'snapshot' in spec.start
+      ? createActor(machine, { input: spec.start.input, snapshot: spec.start.snapshot as never, ...inspect })
+      : createActor(machine, { input: spec.start.input, ...inspect });
+  let lastContext = actor.getSnapshot().context;
   actor.on('*', (event) => stream.emit(event));
 
   let settle: (result: RunResult) => void = () => {};
@@ -153,6 +150,7 @@ export function launchRun(
       let skip = 'snapshot' in spec.start;
       actor.subscribe({
         next: (snapshot) => {
+          lastContext = snapshot.context ?? lastContext;
           if (skip) skip = false;
           else writer.observe(snapshot, actor.getPersistedSnapshot() as Record<string, unknown>);
         },
@@ -167,16 +165,16 @@ export function launchRun(
               message: `Run '${runId}' was stopped`,
               details: {},
             } as const;
-            return settle(failure(runId, snapshot, stopped, 'cancelled'));
+            return settle(failure(runId, snapshot, lastContext, stopped, 'cancelled'));
           }
           // A run whose end could not be stored is reported as failed: the store still holds it as running.
           void writer.finish(snapshot.value as RunPhase).then(
-            () => settle(resultOf(runId, snapshot)),
+            () => settle(resultOf(runId, snapshot, lastContext)),
             (error: unknown) =>
-              settle(failure(runId, snapshot, { ...toRunError(error, 'store_error'), recoverable: true })),
+              settle(failure(runId, snapshot, lastContext, { ...toRunError(error, 'store_error'), recoverable: true })),
           );
         },
-        error: (error) => settle(failure(runId, actor.getSnapshot(), toRunError(error, 'internal'))),
+        error: (error) => settle(failure(runId, actor.getSnapshot(), lastContext, toRunError(error, 'internal'))),
       });
       // Start on the next turn of the event loop, so that whoever awaited the launch subscribes first.
       setImmediate(() => {
@@ -185,7 +183,12 @@ export function launchRun(
           input: spec.inputText,
           ...('resumedFrom' in spec.start ? { resumedFrom: spec.start.resumedFrom } : {}),
         });
-        actor.start();
+        try {
+          actor.start();
+        } catch (error) {
+          settle(failure(runId, actor.getSnapshot(), lastContext, toRunError(error, 'internal')));
+          return;
+        }
         if (signal?.aborted) cancel();
         else signal?.addEventListener('abort', cancel, { once: true });
       });
@@ -193,7 +196,7 @@ export function launchRun(
     (error: unknown) => {
       const code = AgentchartError.isInstance(error) ? error.code : undefined;
       const runError = toRunError(error, code === 'DUPLICATE_RUN_ID' ? 'invalid_request' : 'store_error');
-      settle(failure(runId, actor.getSnapshot(), runError));
+      settle(failure(runId, actor.getSnapshot(), lastContext, runError));
     },
   );
 
@@ -229,9 +232,10 @@ export function inputTextOf(messages: AgentRunInput['messages']): string {
   return first === undefined ? '' : textOf(first.content);
 }
 
-function resultOf(runId: string, snapshot: AgentRunSnapshot): RunResult {
+function resultOf(runId: string, snapshot: AgentRunSnapshot, lastContext: AgentRunContext): RunResult {
   const status = snapshot.value as RunStatus;
-  const { context } = snapshot;
+  // An actor that errored has no context in its snapshot: report the last one it had.
+  const context = snapshot.context ?? lastContext;
   const lastAnswer = context.messages.findLast((message) => message.role === 'assistant');
   return {
     runId,
@@ -246,10 +250,43 @@ function resultOf(runId: string, snapshot: AgentRunSnapshot): RunResult {
 function failure(
   runId: string,
   snapshot: AgentRunSnapshot,
+  lastContext: AgentRunContext,
   error: NonNullable<RunResult['error']>,
   status: RunStatus = 'failed',
 ): RunResult {
-  return { ...resultOf(runId, snapshot), status, success: false, error };
+  return { ...resultOf(runId, snapshot, lastContext), status, success: false, error };
+}
+
+const inertMachine = agentRunMachine.provide({
+  actors: {
+    modelTurn: fromPromise<ModelTurnOutput, ModelTurnInput>(() => new Promise(() => {})),
+    toolCalls: fromCallback<AgentRunEvent, ToolCallsInput>(() => {}),
+  },
+});
+
+/**
+ * Restores and starts the snapshot on a machine whose actors do nothing, and throws
+ * `CHECKPOINT_INVALID` if XState cannot: a snapshot that validates can still be one XState chokes on.
+ */
+function assertRestorable(snapshot: Record<string, unknown>, input: AgentRunInput): void {
+  let failure: unknown;
+  try {
+    const probe = createActor(inertMachine, { snapshot: snapshot as never, input });
+    probe.subscribe({ error: (error) => (failure ??= error) });
+    probe.start();
+    if (probe.getSnapshot().status === 'error') failure ??= probe.getSnapshot().error;
+    probe.stop();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) {
+    const reason = failure instanceof Error ? failure.message : String(failure);
+    throw new AgentchartError({
+      code: 'CHECKPOINT_INVALID',
+      message: `The checkpoint's snapshot cannot be restored: ${reason}`,
+      cause: failure,
+    });
+  }
 }
 
 function abortReason(signal: AbortSignal | undefined): string {
