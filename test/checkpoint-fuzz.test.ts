@@ -1,10 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  AgentchartError,
+  type CheckpointEnvelope,
+  createRuntime,
+  memoryStore,
+  type Runtime,
+} from 'agentchart';
+import { scriptedModel } from 'agentchart/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AgentchartError, type CheckpointEnvelope, createRuntime, memoryStore, type Runtime } from 'agentchart';
-import { scriptedModel } from 'agentchart/testing';
 import { adder } from './helpers.js';
 
 const typedCodes = new Set([
@@ -29,7 +35,10 @@ function pathsOf(value: Json, prefix: (string | number)[] = []): (string | numbe
   return paths;
 }
 
-type Mutation = { kind: 'replace'; value: Json } | { kind: 'delete' } | { kind: 'add'; key: string; value: Json };
+type Mutation =
+  | { kind: 'replace'; value: Json }
+  | { kind: 'delete' }
+  | { kind: 'add'; key: string; value: Json };
 
 /** A copy of `value` with one mutation applied at `path`. */
 function mutate(value: Json, path: (string | number)[], mutation: Mutation): Json {
@@ -56,24 +65,36 @@ function mutate(value: Json, path: (string | number)[], mutation: Mutation): Jso
 const mutationArbitrary: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('replace' as const), value: fc.jsonValue() as fc.Arbitrary<Json> }),
   fc.record({ kind: fc.constant('delete' as const) }),
-  fc.record({ kind: fc.constant('add' as const), key: fc.string(), value: fc.jsonValue() as fc.Arbitrary<Json> }),
+  fc.record({
+    kind: fc.constant('add' as const),
+    key: fc.string(),
+    value: fc.jsonValue() as fc.Arbitrary<Json>,
+  }),
 );
 
 /** A runtime with a run parked mid-way (in act, with a tool call pending) and that run's checkpoints. */
 async function parkedRun(): Promise<{ runtime: Runtime; envelopes: CheckpointEnvelope[] }> {
   const add = adder();
   const model = scriptedModel((_, index) =>
-    index === 0 ? { text: 'Adding.', toolCalls: [{ name: 'add', input: { a: 1, b: 2 } }] } : { text: 'Done.' },
+    index === 0
+      ? { text: 'Adding.', toolCalls: [{ name: 'add', input: { a: 1, b: 2 } }] }
+      : { text: 'Done.' },
   );
   const runtime = createRuntime({ model, tools: [add.tool], store: memoryStore() });
   await runtime.start({ input: 'Add', runId: 'seed' }).result;
   const metas = await runtime.checkpoints.list({ runId: 'seed' });
-  const envelopes = await Promise.all(metas.filter((meta) => meta.status === 'active').map((meta) => runtime.checkpoints.get(meta.id)));
+  const envelopes = await Promise.all(
+    metas.filter((meta) => meta.status === 'active').map((meta) => runtime.checkpoints.get(meta.id)),
+  );
   return { runtime, envelopes };
 }
 
 /** Resumes `from` and ends what started; returns the error code, or 'resumed'. Anything but a typed error fails the test. */
-async function attempt(runtime: Runtime, from: Parameters<Runtime['resume']>[0], runId: string): Promise<string> {
+async function attempt(
+  runtime: Runtime,
+  from: Parameters<Runtime['resume']>[0],
+  runId: string,
+): Promise<string> {
   try {
     const run = await runtime.resume(from, { runId });
     run.actor.send({ type: 'CANCEL', reason: 'fuzz' });
@@ -88,7 +109,9 @@ async function attempt(runtime: Runtime, from: Parameters<Runtime['resume']>[0],
 }
 
 describe('resume on bad data', () => {
-  it('turns 1,000 mutated envelopes into typed errors (or valid runs), and loses nothing', { timeout: 120_000 }, async () => {
+  it('turns 1,000 mutated envelopes into typed errors (or valid runs), and loses nothing', {
+    timeout: 120_000,
+  }, async () => {
     const { runtime, envelopes } = await parkedRun();
     const before = await runtime.checkpoints.list({ runId: 'seed' });
     const outcomes = new Map<string, number>();
@@ -123,13 +146,16 @@ describe('resume on bad data', () => {
     const text = JSON.stringify(envelopes[0]);
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), async (flips) => {
-        const bytes = Buffer.from(text);
-        for (const [at, byte] of flips) bytes[at % bytes.length] = byte;
-        const file = join(dir, `corrupt-${n}.json`);
-        writeFileSync(file, bytes);
-        await attempt(runtime, file, `bytes-${n++}`);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        async (flips) => {
+          const bytes = Buffer.from(text);
+          for (const [at, byte] of flips) bytes[at % bytes.length] = byte;
+          const file = join(dir, `corrupt-${n}.json`);
+          writeFileSync(file, bytes);
+          await attempt(runtime, file, `bytes-${n++}`);
+        },
+      ),
       { numRuns: 300 },
     );
     await runtime.close();

@@ -81,21 +81,23 @@ describe('checkpoints', () => {
       await run.result;
       return (await runtime.checkpoints.list({ runId: run.id, order: 'asc' })).map((meta) => meta.phase);
     };
-    expect(await phasesOf('on-tool-call')).toEqual(['act', 'act', 'done']);
-    expect(await phasesOf('on-error')).toEqual([]);
-    expect(await phasesOf('on-error', [{ error: 'boom' }])).toEqual(['failed']);
-    expect(await phasesOf('manual')).toEqual([]);
+    // Every run's first checkpoint (its start) is written with it, whatever the policy.
+    expect(await phasesOf('on-tool-call')).toEqual(['plan', 'act', 'act', 'done']);
+    expect(await phasesOf('on-error')).toEqual(['plan']);
+    expect(await phasesOf('on-error', [{ error: 'boom' }])).toEqual(['plan', 'failed']);
+    expect(await phasesOf('manual')).toEqual(['plan']);
     expect(await phasesOf((context, phase) => phase === 'plan' && context.turn >= 1)).toEqual([
+      'plan',
       'plan',
       'plan',
     ]);
   });
 
-  it('records how a run ended even when the policy wrote no checkpoint', async () => {
+  it('records how a run ended even when the policy wrote no checkpoint of the end', async () => {
     const { runtime } = setUp({ policy: 'manual' });
     const run = runtime.start({ input: 'Add', runId: 'quiet' });
     await run.result;
-    expect(await runtime.runs.get('quiet')).toMatchObject({ status: 'done', headCheckpointId: null });
+    expect(await runtime.runs.get('quiet')).toMatchObject({ status: 'done', headCheckpointId: 'quiet@0' });
     expect((await runtime.runs.list({ status: 'done' })).map((record) => record.runId)).toEqual(['quiet']);
   });
 

@@ -135,10 +135,10 @@ describe('recovery', () => {
     ]);
   });
 
-  it('with sync durability, calls the model only after the checkpoint before it is written', async () => {
+  it('with sync durability, starts effects only after the checkpoints before them are written', async () => {
     const timeline = async (durability: 'sync' | 'async') => {
-      const { store, log } = observedStore(20);
-      const model = scriptedModel([{ text: 'hi' }]);
+      const { store, log } = observedStore(50);
+      const model = scriptedModel([{ toolCalls: [{ name: 'note', input: {} }] }, { text: 'noted' }]);
       const wrapped = {
         ...model,
         stream: (
@@ -149,12 +149,37 @@ describe('recovery', () => {
           return model.stream(request, options);
         },
       };
-      const runtime = createRuntime({ model: wrapped, store, checkpoint: { durability } });
+      const note = defineTool({
+        name: 'note',
+        description: 'Notes',
+        input: z.object({}),
+        execute: () => {
+          log.push({ at: performance.now(), what: 'tool called' });
+          return 'ok';
+        },
+      });
+      const runtime = createRuntime({ model: wrapped, tools: [note], store, checkpoint: { durability } });
       await runtime.start({ input: 'hi' }).result;
       return log.map((entry) => entry.what);
     };
-    expect(await timeline('sync')).toEqual(['checkpoint plan', 'model called', 'checkpoint done']);
-    expect(await timeline('async')).toEqual(['model called', 'checkpoint plan', 'checkpoint done']);
+    expect(await timeline('sync')).toEqual([
+      'model called',
+      'checkpoint act',
+      'tool called',
+      'checkpoint act',
+      'checkpoint plan',
+      'model called',
+      'checkpoint done',
+    ]);
+    expect(await timeline('async')).toEqual([
+      'model called',
+      'tool called',
+      'model called',
+      'checkpoint act',
+      'checkpoint act',
+      'checkpoint plan',
+      'checkpoint done',
+    ]);
   });
 
   it('fails a run whose checkpoint cannot be written with store_error, and goes on with the others', async () => {
@@ -175,15 +200,15 @@ describe('recovery', () => {
       const result = await runtime.start({ input: 'one', runId: 'r' }).result;
       return { result, record: await store.getRun('r'), requests: model.requests.length };
     };
-    // Writes: plan, act, act (tool result), plan, done.
-    const midRun = await runWithFailingWrite(2);
+    // Writes after the first checkpoint (stored with the run): act, act (tool result), plan, done.
+    const midRun = await runWithFailingWrite(1);
     expect(midRun.result).toMatchObject({
       status: 'failed',
       error: { errorClass: 'store_error', message: 'disk full', recoverable: true },
     });
     expect(midRun.record).toMatchObject({ status: 'active', headCheckpointId: 'r@0' });
     expect(midRun.requests).toBe(1);
-    const atTheEnd = await runWithFailingWrite(5);
+    const atTheEnd = await runWithFailingWrite(4);
     expect(atTheEnd.result).toMatchObject({
       status: 'failed',
       output: 'one',
@@ -201,12 +226,11 @@ describe('recovery', () => {
       checkpoint: { policy: 'on-tool-call' },
     });
     const paused = first.start({ input: 'Pause me', runId: 'paused-run' });
-    const noCheckpoint = first.start({ input: 'No checkpoint', runId: 'bare' });
+    await store.createRun({ runId: 'bare', forkOf: null, messages: [] });
     await sleep(5);
     paused.actor.send({ type: 'PAUSE' });
     await sleep(20);
     paused.actor.stop();
-    noCheckpoint.actor.stop();
 
     const reported: string[] = [];
     const second = createRuntime({ model: scriptedModel([{ text: 'Resumed.' }]), store });

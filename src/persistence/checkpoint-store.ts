@@ -18,11 +18,13 @@ export interface RunRecord {
   updatedAt: string;
 }
 
-/** A new run: its id, where it came from, and the messages it starts with. */
+/** A new run: its id, where it came from, the messages it starts with, and its first checkpoint. */
 export interface NewRun {
   runId: string;
   forkOf: string | null;
   messages: readonly Message[];
+  /** Written with the run, atomically, so that a run in the store can always be resumed. */
+  firstCheckpoint?: CheckpointEnvelope;
 }
 
 /** What `listCheckpoints` takes. */
@@ -48,7 +50,10 @@ export interface RunQuery {
  * compare-and-set on `version` (a stale write fails with `CONCURRENCY_CONFLICT`, and nothing is lost).
  */
 export interface CheckpointStore {
-  /** Records a new run; `DUPLICATE_RUN_ID` if one with that id exists. Its messages go to its log. */
+  /**
+   * Records a new run, with its first checkpoint if given, in one atomic batch; `DUPLICATE_RUN_ID`
+   * if one with that id exists. Its messages go to its log.
+   */
   createRun(run: NewRun): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   listRuns(query?: RunQuery): Promise<RunRecord[]>;

@@ -119,6 +119,41 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
     return metas;
   }
 
+  /** The writes of a checkpoint (without its new messages) and the run record after it. */
+  function checkpointWrites(record: RunRecord, envelope: CheckpointEnvelope) {
+    const { context, snapshot, ...described } = envelope;
+    const { messages, ...rest } = context;
+    if (
+      envelope.runId !== record.runId ||
+      envelope.stepNum <= record.stepNum ||
+      messages.length < record.messageCount
+    ) {
+      throw new AgentchartError({
+        code: 'CHECKPOINT_INVALID',
+        message: `Checkpoint '${envelope.id}' does not follow run '${record.runId}': step ${envelope.stepNum} after step ${record.stepNum}, ${messages.length} messages after ${record.messageCount}`,
+        details: { checkpointId: envelope.id },
+      });
+    }
+    const meta: CheckpointMeta = { ...described, messageCount: messages.length };
+    const next: RunRecord = {
+      ...record,
+      status: envelope.status,
+      version: record.version + 1,
+      headCheckpointId: envelope.id,
+      stepNum: envelope.stepNum,
+      messageCount: messages.length,
+      updatedAt: envelope.savedAt,
+    };
+    const writes: KeyValueWrite[] = [
+      { type: 'put', key: metaKey(envelope.id), value: JSON.stringify(meta) },
+      { type: 'put', key: bodyKey(envelope.id), value: JSON.stringify({ context: rest, snapshot }) },
+      { type: 'put', key: stepKey(envelope.runId, envelope.stepNum), value: envelope.id },
+      { type: 'put', key: timeKey(envelope.savedAt, envelope.id), value: envelope.id },
+      ...recordWrites(record.version === 0 ? undefined : record, next),
+    ];
+    return { writes, next };
+  }
+
   return {
     createRun: (run: NewRun) =>
       mutex.run(run.runId, async () => {
@@ -142,8 +177,13 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
           updatedAt: now,
         };
         const writes = await messageWrites(run.runId, run.messages, 0, true);
-        await kv.batch([...writes, ...recordWrites(undefined, record)]);
-        return record;
+        if (run.firstCheckpoint === undefined) {
+          await kv.batch([...writes, ...recordWrites(undefined, record)]);
+          return record;
+        }
+        const first = checkpointWrites({ ...record, version: 0 }, run.firstCheckpoint);
+        await kv.batch([...writes, ...first.writes]);
+        return first.next;
       }),
 
     getRun: readRun,
@@ -177,32 +217,11 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
     appendCheckpoint: (envelope: CheckpointEnvelope, expectedVersion: number) =>
       mutex.run(envelope.runId, async () => {
         const record = await requireRun(envelope.runId, expectedVersion);
-        const { context, snapshot, ...described } = envelope;
-        const { messages, ...rest } = context;
-        if (envelope.stepNum <= record.stepNum || messages.length < record.messageCount) {
-          throw new AgentchartError({
-            code: 'CHECKPOINT_INVALID',
-            message: `Checkpoint '${envelope.id}' does not follow run '${envelope.runId}': step ${envelope.stepNum} after step ${record.stepNum}, ${messages.length} messages after ${record.messageCount}`,
-            details: { checkpointId: envelope.id },
-          });
-        }
-        const meta: CheckpointMeta = { ...described, messageCount: messages.length };
-        const next: RunRecord = {
-          ...record,
-          status: envelope.status,
-          version: record.version + 1,
-          headCheckpointId: envelope.id,
-          stepNum: envelope.stepNum,
-          messageCount: messages.length,
-          updatedAt: envelope.savedAt,
-        };
+        const { writes, next } = checkpointWrites(record, envelope);
+        const { messages } = envelope.context;
         await kv.batch([
           ...(await messageWrites(envelope.runId, messages, record.messageCount, false)),
-          { type: 'put', key: metaKey(envelope.id), value: JSON.stringify(meta) },
-          { type: 'put', key: bodyKey(envelope.id), value: JSON.stringify({ context: rest, snapshot }) },
-          { type: 'put', key: stepKey(envelope.runId, envelope.stepNum), value: envelope.id },
-          { type: 'put', key: timeKey(envelope.savedAt, envelope.id), value: envelope.id },
-          ...recordWrites(record, next),
+          ...writes,
         ]);
         return next;
       }),

@@ -35,13 +35,44 @@ export interface Checkpointer {
   finish(phase: RunPhase): Promise<void>;
 }
 
+/** Where a checkpoint sits in its run's history. */
+export interface CheckpointPlace {
+  runId: string;
+  stepNum: number;
+  parentId: string | null;
+  forkOf: string | null;
+}
+
+/** The envelope of a run's state: its context and its snapshot made compact, at `place`. */
+export function buildEnvelope(
+  place: CheckpointPlace,
+  snapshot: AgentRunSnapshot,
+  persisted: Record<string, unknown>,
+  label: CheckpointLabel = {},
+): CheckpointEnvelope {
+  const phase = snapshot.value as RunPhase;
+  return {
+    version: checkpointEnvelopeVersion,
+    id: `${place.runId}@${place.stepNum}`,
+    ...place,
+    phase,
+    nextPhase: nextPhaseOf(snapshot),
+    savedAt: new Date().toISOString(),
+    status: statusOf(phase),
+    tags: label.tags ?? [],
+    description: label.description ?? null,
+    machine: { id: 'agentRun', version: agentRunMachineVersion },
+    context: snapshot.context,
+    snapshot: compactSnapshot(persisted) as CheckpointEnvelope['snapshot'],
+  };
+}
+
 /** What {@link createCheckpointer} needs. */
 export interface CheckpointerOptions {
   store: CheckpointStore;
+  /** The run's record, with its first checkpoint already written. */
   record: RunRecord;
   policy: CheckpointPolicy;
-  /** The checkpoint the first one follows, when the run did not write it (a run resumed as a new run). */
-  parentId: string | null;
   emit(event: RunEventBody): void;
   /** Called once, with the first write that failed; later checkpoints are not attempted. */
   onFailure(error: unknown): void;
@@ -53,7 +84,7 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
   const { runId, forkOf } = options.record;
   let version = options.record.version;
   let stepNum = options.record.stepNum;
-  let parentId = options.record.headCheckpointId ?? options.parentId;
+  let parentId = options.record.headCheckpointId;
   let recordedStatus = options.record.status;
   let lastPhase: RunPhase | undefined;
   let chain: Promise<unknown> = Promise.resolve();
@@ -64,30 +95,11 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     persisted: Record<string, unknown>,
     label: CheckpointLabel,
   ) {
-    const phase = snapshot.value as RunPhase;
     stepNum++;
-    const id = `${runId}@${stepNum}`;
-    const envelope: CheckpointEnvelope = {
-      version: checkpointEnvelopeVersion,
-      id,
-      runId,
-      parentId,
-      forkOf,
-      stepNum,
-      phase,
-      nextPhase: nextPhaseOf(snapshot),
-      savedAt: new Date().toISOString(),
-      status: statusOf(phase),
-      tags: label.tags ?? [],
-      description: label.description ?? null,
-      machine: { id: 'agentRun', version: agentRunMachineVersion },
-      context: snapshot.context,
-      snapshot: compactSnapshot(persisted) as CheckpointEnvelope['snapshot'],
-    };
-    parentId = id;
+    const envelope = buildEnvelope({ runId, stepNum, parentId, forkOf }, snapshot, persisted, label);
+    parentId = envelope.id;
     return envelope;
   }
-
   function write(envelope: CheckpointEnvelope): Promise<CheckpointMeta> {
     const written = chain.then(async () => {
       if (failure !== undefined) throw failure.error;

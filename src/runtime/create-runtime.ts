@@ -12,6 +12,7 @@ import type {
 } from '../persistence/checkpoint-store.js';
 import { createToolRegistry } from '../tools/tool-registry.js';
 import { isTerminal } from './checkpoint-policy.js';
+import { buildEnvelope } from './checkpointer.js';
 import { inputTextOf, launchRun, type RunEnvironment } from './launch-run.js';
 import { loadCheckpoint, type ResumeSource } from './load-checkpoint.js';
 import type { RunHandle } from './run-handle.js';
@@ -126,12 +127,14 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       runId,
       inputText: input,
       start: { input: { runId, messages, limits: settings.limits } },
-      prepare: async () => {
+      prepare: async ({ snapshot, persisted }) => {
         const ready = await store();
+        const place = { runId, stepNum: 0, parentId: null, forkOf: null };
+        const firstCheckpoint = buildEnvelope(place, snapshot, persisted);
         return {
           store: ready,
-          record: await ready.createRun({ runId, forkOf: null, messages }),
-          parentId: null,
+          record: await ready.createRun({ ...place, messages, firstCheckpoint }),
+          created: true,
         };
       },
       signal,
@@ -171,20 +174,24 @@ export function createRuntime(config: RuntimeConfig): Runtime {
         snapshot: expandSnapshot(envelope.snapshot, context),
         resumedFrom: envelope.id,
       },
-      prepare: async () => {
-        if (continues && existing !== undefined) return { store: ready, record: existing, parentId: null };
-        const created = await ready.createRun({
+      prepare: async ({ snapshot, persisted }) => {
+        if (continues && existing !== undefined) return { store: ready, record: existing, created: false };
+        // A checkpoint from elsewhere (a file, another store) becomes its run's first here; an older
+        // checkpoint of a run, or a copy under a new id, starts a new run whose first checkpoint follows it.
+        const firstCheckpoint = continues
+          ? envelope
+          : buildEnvelope(
+              { runId, stepNum: 0, parentId: envelope.id, forkOf: envelope.id },
+              snapshot,
+              persisted,
+            );
+        const record = await ready.createRun({
           runId,
-          forkOf: continues ? envelope.forkOf : envelope.id,
+          forkOf: firstCheckpoint.forkOf,
           messages,
+          firstCheckpoint,
         });
-        if (!continues) return { store: ready, record: created, parentId: envelope.id };
-        // A checkpoint from elsewhere (a file, another store): it becomes this run's first.
-        return {
-          store: ready,
-          record: await ready.appendCheckpoint(envelope, created.version),
-          parentId: null,
-        };
+        return { store: ready, record, created: !continues };
       },
       signal,
     });

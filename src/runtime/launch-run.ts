@@ -41,9 +41,10 @@ export interface RunEnvironment {
 /** The store's side of a run, ready before it starts. */
 export interface PreparedRun {
   store: CheckpointStore;
+  /** The run's record, its first checkpoint written. */
   record: RunRecord;
-  /** The checkpoint the run's first one follows, when it is not the record's head. */
-  parentId: string | null;
+  /** Whether this launch wrote that checkpoint (it is then announced as the run's first `checkpoint` event). */
+  created: boolean;
 }
 
 /** One run to launch: a fresh one (`input`) or a restored one (`snapshot`). */
@@ -54,8 +55,14 @@ export interface RunSpec {
   start:
     | { input: AgentRunInput }
     | { input: AgentRunInput; snapshot: Record<string, unknown>; resumedFrom: string };
-  /** The store work to do before the run starts (creating its record); a failure ends the run as data. */
-  prepare: () => Promise<PreparedRun>;
+  /**
+   * The store work to do before the run starts: creating its record with its first checkpoint (made
+   * from the actor's state before it starts). A failure ends the run as data.
+   */
+  prepare: (initial: {
+    snapshot: AgentRunSnapshot;
+    persisted: Record<string, unknown>;
+  }) => Promise<PreparedRun>;
   signal: AbortSignal | undefined;
 }
 
@@ -131,14 +138,17 @@ export function launchRun(
     stream.end({ type: 'run-end', result: ended });
   });
 
-  const started = spec.prepare().then(
+  const initial = {
+    snapshot: actor.getSnapshot(),
+    persisted: actor.getPersistedSnapshot() as Record<string, unknown>,
+  };
+  const started = spec.prepare(initial).then(
     (ready) => {
       prepared = ready;
       const writer = createCheckpointer({
         store: ready.store,
         record: ready.record,
         policy: environment.policy,
-        parentId: ready.parentId,
         emit,
         onFailure: (error) => {
           if (actor.getSnapshot().status === 'active')
@@ -146,8 +156,8 @@ export function launchRun(
         },
       });
       checkpointer = writer;
-      // A restored run does not checkpoint the state it was restored from again.
-      let skip = 'snapshot' in spec.start;
+      // The state the run starts in is stored already (its first checkpoint, or the one it resumes).
+      let skip = true;
       actor.subscribe({
         next: (snapshot) => {
           lastContext = snapshot.context ?? lastContext;
@@ -171,10 +181,16 @@ export function launchRun(
           void writer.finish(snapshot.value as RunPhase).then(
             () => settle(resultOf(runId, snapshot, lastContext)),
             (error: unknown) =>
-              settle(failure(runId, snapshot, lastContext, { ...toRunError(error, 'store_error'), recoverable: true })),
+              settle(
+                failure(runId, snapshot, lastContext, {
+                  ...toRunError(error, 'store_error'),
+                  recoverable: true,
+                }),
+              ),
           );
         },
-        error: (error) => settle(failure(runId, actor.getSnapshot(), lastContext, toRunError(error, 'internal'))),
+        error: (error) =>
+          settle(failure(runId, actor.getSnapshot(), lastContext, toRunError(error, 'internal'))),
       });
       // Start on the next turn of the event loop, so that whoever awaited the launch subscribes first.
       setImmediate(() => {
@@ -183,6 +199,15 @@ export function launchRun(
           input: spec.inputText,
           ...('resumedFrom' in spec.start ? { resumedFrom: spec.start.resumedFrom } : {}),
         });
+        const { headCheckpointId, stepNum } = ready.record;
+        if (ready.created && headCheckpointId !== null) {
+          emit({
+            type: 'checkpoint',
+            checkpointId: headCheckpointId,
+            stepNum,
+            phase: initial.snapshot.value as RunPhase,
+          });
+        }
         try {
           actor.start();
         } catch (error) {

@@ -127,6 +127,36 @@ export function checkpointStoreContract(
       same(await store.getRun('nope'), undefined, 'unknown run');
     });
 
+    it('creates a run together with its first checkpoint', async () => {
+      const messages = [testMessage('hi')];
+      const record = await store.createRun({
+        runId: 'r1',
+        forkOf: null,
+        messages,
+        firstCheckpoint: testEnvelope('r1', 0, messages),
+      });
+      same(
+        [record.version, record.headCheckpointId, record.stepNum, record.messageCount],
+        [1, 'r1@0', 0, 1],
+        'new run',
+      );
+      same(await store.getRun('r1'), record, 'stored run');
+      same((await store.getCheckpoint('r1@0'))?.context.messages, messages, 'first checkpoint');
+      same(
+        (await store.listRuns({ status: 'active' })).map((run) => run.runId),
+        ['r1'],
+        'status index',
+      );
+      const wrong = store.createRun({
+        runId: 'r2',
+        forkOf: null,
+        messages,
+        firstCheckpoint: testEnvelope('r1', 0, messages),
+      });
+      same(await codeOf(wrong), 'CHECKPOINT_INVALID', 'first checkpoint of another run');
+      same(await store.getRun('r2'), undefined, 'nothing written for the refused run');
+    });
+
     it('round-trips a checkpoint with its messages, and moves the run head', async () => {
       const messages = [testMessage('hi'), testMessage('hello', 'assistant')];
       await store.createRun({ runId: 'r1', forkOf: null, messages: messages.slice(0, 1) });
