@@ -10,7 +10,7 @@
  *   npm run bench:agent-loop
  */
 
-import { createRuntime, defineTool } from 'agentchart';
+import { createRuntime, defineTool, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { z } from 'zod';
 
@@ -41,7 +41,14 @@ async function measure(turns: number, runs: number): Promise<Measurement> {
         }
       : { text, usage: { inputTokens: 1000, outputTokens: 300 } },
   );
-  const runtime = createRuntime({ model, tools: [fetchPage], limits: { maxTurns: turns } });
+  // No persistence: a memory store, and no checkpoints but each run's first (written when it starts).
+  const runtime = createRuntime({
+    model,
+    tools: [fetchPage],
+    limits: { maxTurns: turns },
+    store: memoryStore(),
+    checkpoint: { policy: 'manual' },
+  });
   const perStep: number[] = [];
   let events = 0;
   let seconds = 0;

@@ -8,6 +8,7 @@ import {
 import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
 import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
 import { type CheckpointPolicy, isTerminal, statusOf, wantsCheckpoint } from './checkpoint-policy.js';
+import type { AgentRunActor } from './run-handle.js';
 import { compactSnapshot } from './snapshot-codec.js';
 
 /** A snapshot of the run statechart. */
@@ -21,8 +22,11 @@ export interface CheckpointLabel {
 
 /** Writes the checkpoints of one run, in order, one at a time. */
 export interface Checkpointer {
-  /** Called with every new snapshot of the run; writes a checkpoint when the policy wants one. */
-  observe(snapshot: AgentRunSnapshot, persisted: Record<string, unknown>): void;
+  /**
+   * Called with every new snapshot of the run; writes a checkpoint when the policy wants one.
+   * `persist` makes the persisted snapshot, only then.
+   */
+  observe(snapshot: AgentRunSnapshot, persist: () => Record<string, unknown>): void;
   /** Writes a checkpoint of this snapshot now, whatever the policy. */
   checkpoint(
     snapshot: AgentRunSnapshot,
@@ -33,6 +37,16 @@ export interface Checkpointer {
   flushed(): Promise<void>;
   /** Waits for the writes, then makes sure the run's record shows how it ended; rejects if a write failed. */
   finish(phase: RunPhase): Promise<void>;
+}
+
+/**
+ * The actor's persisted snapshot without its context. XState's own persisting walks the whole
+ * context (every message of the conversation) looking for actor references, which would make each
+ * checkpoint cost more as the conversation grows; the envelope keeps the context apart anyway.
+ */
+export function persistWithoutContext(actor: AgentRunActor): Record<string, unknown> {
+  const snapshot = actor.getSnapshot();
+  return actor.logic.getPersistedSnapshot({ ...snapshot, context: {} } as never) as Record<string, unknown>;
 }
 
 /** Where a checkpoint sits in its run's history. */
@@ -124,10 +138,10 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
   }
 
   return {
-    observe(snapshot, persisted) {
+    observe(snapshot, persist) {
       const phase = snapshot.value as RunPhase;
       if (wantsCheckpoint(policy, snapshot.context, phase, lastPhase)) {
-        write(envelopeOf(snapshot, persisted, {})).catch(() => {});
+        write(envelopeOf(snapshot, persist(), {})).catch(() => {});
       }
       lastPhase = phase;
     },

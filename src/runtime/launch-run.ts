@@ -22,7 +22,12 @@ import { createRunEventStream } from '../streaming/run-event-stream.js';
 import { toAsyncIterable } from '../streaming/to-async-iterable.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { CheckpointDurability, CheckpointPolicy } from './checkpoint-policy.js';
-import { type AgentRunSnapshot, type Checkpointer, createCheckpointer } from './checkpointer.js';
+import {
+  type AgentRunSnapshot,
+  type Checkpointer,
+  createCheckpointer,
+  persistWithoutContext,
+} from './checkpointer.js';
 import type { RunHandle } from './run-handle.js';
 
 /** What every run of a runtime shares. */
@@ -140,7 +145,7 @@ export function launchRun(
 
   const initial = {
     snapshot: actor.getSnapshot(),
-    persisted: actor.getPersistedSnapshot() as Record<string, unknown>,
+    persisted: persistWithoutContext(actor),
   };
   const started = spec.prepare(initial).then(
     (ready) => {
@@ -162,7 +167,7 @@ export function launchRun(
         next: (snapshot) => {
           lastContext = snapshot.context ?? lastContext;
           if (skip) skip = false;
-          else writer.observe(snapshot, actor.getPersistedSnapshot() as Record<string, unknown>);
+          else writer.observe(snapshot, () => persistWithoutContext(actor));
         },
         complete: () => {
           const snapshot = actor.getSnapshot();
@@ -240,11 +245,7 @@ export function launchRun(
           message: `Run '${runId}' has ended; it takes no more checkpoints`,
         });
       }
-      return checkpointer.checkpoint(
-        snapshot,
-        actor.getPersistedSnapshot() as Record<string, unknown>,
-        label,
-      );
+      return checkpointer.checkpoint(snapshot, persistWithoutContext(actor), label);
     },
   };
   environment.active.set(runId, handle);
