@@ -45,17 +45,9 @@ describe('checkpoints', () => {
     const run = runtime.start({ input: 'Add', runId: 'every' });
     const events = await collect(run);
     const metas = await runtime.checkpoints.list({ runId: 'every', order: 'asc' });
-    expect(metas.map((meta) => meta.phase)).toEqual([
-      'plan',
-      'act',
-      'act',
-      'plan',
-      'act',
-      'act',
-      'plan',
-      'done',
-    ]);
-    expect(metas.map((meta) => meta.stepNum)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // A tool result is a step too, but the journal records it: no checkpoint of its own.
+    expect(metas.map((meta) => meta.phase)).toEqual(['plan', 'act', 'plan', 'act', 'plan', 'done']);
+    expect(metas.map((meta) => meta.stepNum)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(metas.map((meta) => meta.parentId)).toEqual([null, ...metas.slice(0, -1).map((meta) => meta.id)]);
     expect(metas.at(-1)).toMatchObject({ status: 'done', messageCount: 6 });
     expect(ofType(events, 'checkpoint').map((event) => event.checkpointId)).toEqual(
@@ -69,8 +61,8 @@ describe('checkpoints', () => {
     }
     expect(await runtime.runs.get('every')).toMatchObject({
       status: 'done',
-      headCheckpointId: 'every@7',
-      stepNum: 7,
+      headCheckpointId: 'every@5',
+      stepNum: 5,
     });
   });
 
@@ -152,7 +144,7 @@ describe('checkpoints', () => {
     const { runtime, model } = setUp({ turns: [...script, { text: 'A different ending.' }] });
     await runtime.start({ input: 'Add', runId: 'original' }).result;
     const before = await runtime.checkpoints.list({ runId: 'original' });
-    const older = before.find((meta) => meta.phase === 'plan' && meta.stepNum === 3);
+    const older = before.find((meta) => meta.phase === 'plan' && meta.stepNum === 2);
     const fork = await runtime.resume(older?.id ?? '');
     expect(fork.id).not.toBe('original');
     const result = await fork.result;

@@ -135,7 +135,7 @@ describe('recovery', () => {
     ]);
   });
 
-  it('with sync durability, starts effects only after the checkpoints before them are written', async () => {
+  it('with sync durability, starts tool calls only after the checkpoints before them are written', async () => {
     const timeline = async (durability: 'sync' | 'async') => {
       const { store, log } = observedStore(50);
       const model = scriptedModel([{ toolCalls: [{ name: 'note', input: {} }] }, { text: 'noted' }]);
@@ -162,20 +162,19 @@ describe('recovery', () => {
       await runtime.start({ input: 'hi' }).result;
       return log.map((entry) => entry.what);
     };
+    // Tool calls wait for the checkpoint before them; model turns (safe to request again) never wait.
     expect(await timeline('sync')).toEqual([
       'model called',
       'checkpoint act',
       'tool called',
-      'checkpoint act',
-      'checkpoint plan',
       'model called',
+      'checkpoint plan',
       'checkpoint done',
     ]);
     expect(await timeline('async')).toEqual([
       'model called',
       'tool called',
       'model called',
-      'checkpoint act',
       'checkpoint act',
       'checkpoint plan',
       'checkpoint done',
@@ -200,7 +199,7 @@ describe('recovery', () => {
       const result = await runtime.start({ input: 'one', runId: 'r' }).result;
       return { result, record: await store.getRun('r'), requests: model.requests.length };
     };
-    // Writes after the first checkpoint (stored with the run): act, act (tool result), plan, done.
+    // Writes after the first checkpoint (stored with the run): act, plan, done.
     const midRun = await runWithFailingWrite(1);
     expect(midRun.result).toMatchObject({
       status: 'failed',
@@ -208,13 +207,13 @@ describe('recovery', () => {
     });
     expect(midRun.record).toMatchObject({ status: 'active', headCheckpointId: 'r@0' });
     expect(midRun.requests).toBe(1);
-    const atTheEnd = await runWithFailingWrite(4);
+    const atTheEnd = await runWithFailingWrite(3);
     expect(atTheEnd.result).toMatchObject({
       status: 'failed',
       output: 'one',
       error: { errorClass: 'store_error' },
     });
-    expect(atTheEnd.record).toMatchObject({ status: 'active', headCheckpointId: 'r@3' });
+    expect(atTheEnd.record).toMatchObject({ status: 'active', headCheckpointId: 'r@2' });
     expect((await runWithFailingWrite(Number.POSITIVE_INFINITY)).result).toMatchObject({ status: 'done' });
   });
 

@@ -11,8 +11,6 @@ export interface ModelTurnDependencies {
   tools: readonly ToolSpec[];
   emit: RunEventSink;
   telemetry: boolean;
-  /** Awaited before the model is called: with sync durability, until the checkpoints before it are written. */
-  beforeEffect(): Promise<void>;
 }
 
 /**
@@ -20,17 +18,9 @@ export interface ModelTurnDependencies {
  * run's events as they arrive, and resolves with the turn's content, stop reason and usage. It is
  * safe to start again (a restored run re-requests the turn).
  */
-export function createModelTurnLogic({
-  model,
-  system,
-  tools,
-  emit,
-  telemetry,
-  beforeEffect,
-}: ModelTurnDependencies) {
+export function createModelTurnLogic({ model, system, tools, emit, telemetry }: ModelTurnDependencies) {
   return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal }) => {
     const { turn } = input;
-    await beforeEffect();
     const startedAt = performance.now();
     let firstTokenAt: number | undefined;
     let finish: ModelFinishPart | undefined;

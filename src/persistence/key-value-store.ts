@@ -25,18 +25,42 @@ const blobKey = (hash: string) => `blob!${hash}`;
 const toolKey = (runId: string, toolCallId: string) => `tool!${runId}!${toolCallId}`;
 const end = '\uffff';
 
+/** Options of {@link createKeyValueStore}. */
+export interface KeyValueStoreOptions {
+  /**
+   * This process is the only one that writes to the space (LevelDB's lock ensures it; memory is
+   * private): run records are then kept in memory instead of being read before every write.
+   */
+  exclusive?: boolean;
+}
+
 /**
  * A {@link CheckpointStore} on any ordered {@link KeyValue} space. Messages are stored once, by the
  * SHA-256 of their JSON, and each run keeps a log of message hashes: a checkpoint writes only the
  * messages that are new since its run's last one, and a run started from another run's checkpoint
  * shares that run's messages instead of copying them.
  */
-export function createKeyValueStore(kv: KeyValue): CheckpointStore {
+export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions = {}): CheckpointStore {
   const mutex = createKeyedMutex();
+  // Only when this process is the only writer may run records be kept in memory between writes.
+  const records = options.exclusive === true ? new Map<string, RunRecord>() : undefined;
+  // The hashes of message objects this store has read or written: their blobs are stored.
+  const storedHashes = new WeakMap<Message, string>();
 
   async function readRun(runId: string): Promise<RunRecord | undefined> {
+    const cached = records?.get(runId);
+    if (cached !== undefined) return cached;
     const text = await kv.get(runKey(runId));
-    return text === undefined ? undefined : (parseCheckpointJson(text, `run '${runId}'`) as RunRecord);
+    if (text === undefined) return undefined;
+    const record = parseCheckpointJson(text, `run '${runId}'`) as RunRecord;
+    records?.set(runId, record);
+    return record;
+  }
+
+  /** Applies the writes in one batch, then remembers the run record they wrote. */
+  async function commit(writes: KeyValueWrite[], record: RunRecord | undefined): Promise<void> {
+    await kv.batch(writes);
+    if (record !== undefined) records?.set(record.runId, record);
   }
 
   async function requireRun(runId: string, expectedVersion: number): Promise<RunRecord> {
@@ -75,20 +99,32 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
     skipKnownBlobs: boolean,
   ) {
     const writes: KeyValueWrite[] = [];
+    // Messages this store read or wrote have their hash (and blob) known already: no hashing, no lookup.
     const fresh = messages.slice(from).map((message) => {
+      const hash = storedHashes.get(message);
+      if (hash !== undefined) return { json: undefined, hash };
       const json = JSON.stringify(message);
       return { json, hash: createHash('sha256').update(json).digest('base64url') };
     });
-    const known = skipKnownBlobs ? await kv.getMany(fresh.map(({ hash }) => blobKey(hash))) : [];
+    const unknown = fresh.filter(({ json }) => json !== undefined);
+    const existing = skipKnownBlobs ? await kv.getMany(unknown.map(({ hash }) => blobKey(hash))) : [];
+    const present = new Set(
+      unknown.filter((_, index) => existing[index] !== undefined).map(({ hash }) => hash),
+    );
     for (const [offset, { json, hash }] of fresh.entries()) {
-      if (known[offset] === undefined) writes.push({ type: 'put', key: blobKey(hash), value: json });
+      if (json !== undefined && !present.has(hash))
+        writes.push({ type: 'put', key: blobKey(hash), value: json });
       writes.push({ type: 'put', key: logKey(runId, from + offset), value: hash });
     }
     return writes;
   }
 
-  async function readMessages(runId: string, count: number, source: string): Promise<Message[]> {
-    if (count === 0) return [];
+  async function readMessages(
+    runId: string,
+    count: number,
+    source: string,
+  ): Promise<{ messages: Message[]; hashes: string[] }> {
+    if (count === 0) return { messages: [], hashes: [] };
     const hashes: string[] = [];
     for await (const [, hash] of kv.range({ gte: logKey(runId, 0), lt: logKey(runId, count) }))
       hashes.push(hash);
@@ -100,9 +136,10 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
         details: { source },
       });
     }
-    return blobs.map(
+    const messages = blobs.map(
       (blob, index) => parseCheckpointJson(blob as string, `${source} (message ${index})`) as Message,
     );
+    return { messages, hashes };
   }
 
   async function readMetas(ids: readonly string[]): Promise<CheckpointMeta[]> {
@@ -178,15 +215,18 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
         };
         const writes = await messageWrites(run.runId, run.messages, 0, true);
         if (run.firstCheckpoint === undefined) {
-          await kv.batch([...writes, ...recordWrites(undefined, record)]);
+          await commit([...writes, ...recordWrites(undefined, record)], record);
           return record;
         }
         const first = checkpointWrites({ ...record, version: 0 }, run.firstCheckpoint);
-        await kv.batch([...writes, ...first.writes]);
+        await commit([...writes, ...first.writes], first.next);
         return first.next;
       }),
 
-    getRun: readRun,
+    getRun: async (runId: string) => {
+      const record = await readRun(runId);
+      return record === undefined ? undefined : { ...record };
+    },
 
     async listRuns(query: RunQuery = {}) {
       const limit = query.limit ?? Number.POSITIVE_INFINITY;
@@ -210,7 +250,7 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
       mutex.run(runId, async () => {
         const record = await requireRun(runId, expectedVersion);
         const next = { ...record, status, version: record.version + 1, updatedAt: new Date().toISOString() };
-        await kv.batch(recordWrites(record, next));
+        await commit(recordWrites(record, next), next);
         return next;
       }),
 
@@ -219,10 +259,10 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
         const record = await requireRun(envelope.runId, expectedVersion);
         const { writes, next } = checkpointWrites(record, envelope);
         const { messages } = envelope.context;
-        await kv.batch([
-          ...(await messageWrites(envelope.runId, messages, record.messageCount, false)),
-          ...writes,
-        ]);
+        await commit(
+          [...(await messageWrites(envelope.runId, messages, record.messageCount, false)), ...writes],
+          next,
+        );
         return next;
       }),
 
@@ -241,15 +281,20 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
       const body = parseCheckpointJson(bodyText, source) as { context?: object; snapshot?: unknown };
       const count = meta?.messageCount;
       const runId = meta?.runId;
-      const messages =
+      const { messages, hashes } =
         typeof runId === 'string' && Number.isInteger(count)
           ? await readMessages(runId, count as number, source)
-          : [];
+          : { messages: [], hashes: [] };
       const { messageCount: _, ...described } = meta ?? {};
-      return parseCheckpointEnvelope(
+      const envelope = parseCheckpointEnvelope(
         { ...described, context: { ...body?.context, messages }, snapshot: body?.snapshot },
         source,
       );
+      // Frozen, so that the hash remembered for each message object stays true to its content.
+      for (const [index, message] of envelope.context.messages.entries()) {
+        storedHashes.set(deepFreeze(message), hashes[index] as string);
+      }
+      return envelope;
     },
 
     async listCheckpoints(query: CheckpointQuery = {}) {
@@ -304,8 +349,10 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
             updatedAt: new Date().toISOString(),
           };
           writes.push(...recordWrites(record, next));
+          await commit(writes, next);
+          return true;
         }
-        await kv.batch(writes);
+        await commit(writes, undefined);
         return true;
       });
     },
@@ -322,4 +369,12 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
 
     close: () => kv.close(),
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const field of Object.values(value)) deepFreeze(field);
+  }
+  return value;
 }

@@ -20,5 +20,6 @@ export interface LevelStoreOptions {
  * ```
  */
 export async function levelStore({ path }: LevelStoreOptions): Promise<CheckpointStore> {
-  return createKeyValueStore(await levelKeyValue(path));
+  // LevelDB admits one process per directory, so this store is the only writer.
+  return createKeyValueStore(await levelKeyValue(path), { exclusive: true });
 }

@@ -4,7 +4,8 @@ import type { RunPhase } from '../streaming/run-event.js';
 
 /**
  * When a run writes checkpoints by itself:
- * - `every-step` (default): after every step of the statechart (a model turn, each tool result, a pause);
+ * - `every-step` (default): after every step of the statechart: a model turn, the tool calls of a
+ *   turn settling, a pause, the end. (Each tool result is written to the journal as it completes.)
  * - `on-tool-call`: when a turn's tool calls are about to run (and at pauses and the end);
  * - `on-error`: only when the run fails;
  * - `manual`: only on `run.checkpoint()`;
@@ -18,9 +19,11 @@ export type CheckpointPolicy =
   | ((context: AgentRunContext, phase: RunPhase) => boolean);
 
 /**
- * `sync` (default): an effect (a model turn, a tool call) starts only once the checkpoints before
- * it are on disk, so a crash never loses a step that had consequences. `async`: the run goes on
- * while checkpoints are written, faster, and a crash may lose the last steps (they are redone).
+ * `sync` (default): the tool calls of a turn start only once the checkpoints before them are on
+ * disk, so a crash never loses the step that led to an effect outside (and a call in flight at a
+ * crash runs again under the same id, for its tool to deduplicate). Model turns are safe to request
+ * again and do not wait. `async`: tool calls do not wait either: faster, but after a crash a lost
+ * turn is asked of the model again, and its tool calls may come back under new ids.
  */
 export type CheckpointDurability = 'sync' | 'async';
 
@@ -49,7 +52,8 @@ export function wantsCheckpoint(
   if (typeof policy === 'function') return policy(context, phase);
   switch (policy) {
     case 'every-step':
-      return true;
+      // Each tool result is already on disk in the journal before the statechart hears of it.
+      return !(phase === 'act' && previous === 'act');
     case 'on-tool-call':
       return (
         (phase === 'act' && previous !== 'act') ||

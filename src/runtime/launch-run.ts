@@ -107,7 +107,6 @@ export function launchRun(
         tools: environment.registry.specs,
         emit,
         telemetry: environment.telemetry,
-        beforeEffect,
       }),
       toolCalls: createToolCallsLogic({
         registry: environment.registry,
