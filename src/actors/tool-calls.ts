@@ -37,9 +37,12 @@ export function createToolCallsLogic(dependencies: ToolCallsDependencies) {
   return fromCallback<AgentRunEvent, ToolCallsInput>(({ input, sendBack }) => {
     const controller = new AbortController();
     const queue = [...input.calls];
+    // The journal is read while the checkpoints before the calls are still being written.
+    const lookups = new Map(input.calls.map((call) => [call.toolCallId, journal.get(call.toolCallId)]));
+    for (const lookup of lookups.values()) lookup.catch(() => {});
     const runCall = async (call: ToolCallBlock) => {
       const { toolCallId, toolName } = call;
-      const recorded = await journal.get(toolCallId);
+      const recorded = await lookups.get(toolCallId);
       if (controller.signal.aborted) return;
       if (recorded !== undefined) {
         emit({

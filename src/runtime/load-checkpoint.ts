@@ -53,7 +53,8 @@ export async function loadCheckpoint(
         details: { checkpointId: from },
       });
     }
-    return migrate(envelope, `'${from}'`, migrations);
+    // The store validated it already; validate again only what a migration changed.
+    return migrate(envelope, `'${from}'`, migrations, envelope);
   }
   if (typeof from === 'object' && from !== null) return migrate(from, 'given as an object', migrations);
   throw new AgentchartError({
@@ -66,12 +67,18 @@ function isPath(value: string): boolean {
   return value.includes('/') || value.includes('\\') || value.endsWith('.json');
 }
 
-function migrate(value: unknown, source: string, migrations: CheckpointMigrations): CheckpointEnvelope {
+function migrate(
+  value: unknown,
+  source: string,
+  migrations: CheckpointMigrations,
+  validated?: CheckpointEnvelope,
+): CheckpointEnvelope {
   let envelope = value as Record<string, unknown>;
   const machine = envelope?.machine as { id?: unknown; version?: unknown } | undefined;
   if (machine === undefined || machine === null || typeof machine !== 'object' || machine.id !== 'agentRun') {
     return parseCheckpointEnvelope(value, source);
   }
+  if (validated !== undefined && machine.version === agentRunMachineVersion) return validated;
   for (let version = machine.version; version !== agentRunMachineVersion; ) {
     const step = typeof version === 'number' ? migrations[version] : undefined;
     if (step === undefined || typeof version !== 'number' || version > agentRunMachineVersion) {
