@@ -63,6 +63,15 @@ describe('examples', () => {
     expect(server.requests[0]?.headers.authorization).toBe('Bearer sk-test');
   });
 
+  it('resume-after-crash recovers a run killed with SIGKILL, without repeating completed tool calls', async () => {
+    const { stdout } = await runExample('examples/resume-after-crash.ts');
+    expect(stdout).toContain('Child ended by SIGKILL');
+    expect(stdout).toContain('booking-lisbon: from the journal, not run again');
+    expect(stdout).toContain('"deduplicated":true');
+    expect(stdout).toContain('All 4 hotels are booked. (status: done, turns: 4)');
+    expect(stdout).toContain('Bookings made: 4 for 4 cities');
+  });
+
   it('inspect relays the run to a local inspector page', async () => {
     const port = await freePort();
     const { stdout } = await runExample('examples/inspect.ts', {
