@@ -10,19 +10,8 @@
  *   npm run bench:agent-loop
  */
 
-import { createRuntime, defineTool, memoryStore } from 'agentchart';
-import { scriptedModel } from 'agentchart/testing';
-import { z } from 'zod';
-
-const text = 'x'.repeat(1024);
-const toolResult = 'y'.repeat(4096);
-
-const fetchPage = defineTool({
-  name: 'fetch_page',
-  description: 'Returns 4 KB',
-  input: z.object({ page: z.number() }),
-  execute: async () => toolResult,
-});
+import { createRuntime, memoryStore } from 'agentchart';
+import { fetchPage, workloadModel } from './lib/workload.js';
 
 interface Measurement {
   turns: number;
@@ -32,15 +21,7 @@ interface Measurement {
 }
 
 async function measure(turns: number, runs: number): Promise<Measurement> {
-  const model = scriptedModel((_, index) =>
-    index < turns - 1
-      ? {
-          text,
-          toolCalls: [{ name: 'fetch_page', input: { page: index } }],
-          usage: { inputTokens: 1000, outputTokens: 300 },
-        }
-      : { text, usage: { inputTokens: 1000, outputTokens: 300 } },
-  );
+  const model = workloadModel(turns);
   // No persistence: a memory store, and no checkpoints but each run's first (written when it starts).
   const runtime = createRuntime({
     model,

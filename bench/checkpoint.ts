@@ -13,20 +13,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyValueStore, createRuntime, defineTool, type KeyValue } from 'agentchart';
+import { createKeyValueStore, createRuntime, type KeyValue } from 'agentchart';
 import { levelKeyValue } from 'agentchart/level';
 import { scriptedModel } from 'agentchart/testing';
 import { Level } from 'level';
-import { z } from 'zod';
-
-const text = 'x'.repeat(1024);
-const toolResult = 'y'.repeat(4096);
-const fetchPage = defineTool({
-  name: 'fetch_page',
-  description: 'Returns 4 KB',
-  input: z.object({ page: z.number() }),
-  execute: async ({ page }) => `${page}:${toolResult}`,
-});
+import { fetchPage, workloadModel } from './lib/workload.js';
 
 /** Counts the bytes of every key and value written through a key-value space. */
 function counting(inner: KeyValue) {
@@ -42,23 +33,11 @@ function counting(inner: KeyValue) {
   return { kv, bytes: () => bytes };
 }
 
-function modelFor(turns: number) {
-  return scriptedModel((request) =>
-    request.messages.filter((message) => message.role === 'assistant').length < turns - 1
-      ? {
-          text,
-          toolCalls: [{ name: 'fetch_page', input: { page: request.messages.length } }],
-          usage: { inputTokens: 1000, outputTokens: 300 },
-        }
-      : { text, usage: { inputTokens: 1000, outputTokens: 300 } },
-  );
-}
-
 async function measure(turns: number, runs: number, path: string) {
   const { kv, bytes } = counting(await levelKeyValue(path));
   const store = createKeyValueStore(kv);
   const runtime = createRuntime({
-    model: modelFor(turns),
+    model: workloadModel(turns),
     tools: [fetchPage],
     limits: { maxTurns: turns },
     store,

@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { type CheckpointPolicy, type CheckpointStore, createRuntime, memoryStore } from 'agentchart';
 import { type ScriptedTurn, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
-import { adder, collect, ofType } from './helpers.js';
+import { adder, collect, ofType, runModuleScript } from './helpers.js';
 
 const script: ScriptedTurn[] = [
   {
@@ -242,14 +240,7 @@ describe('checkpoints', () => {
       const result = await runtime.start({ input: 'hi', runId: 'default-store' }).result;
       console.log(JSON.stringify({ status: result.status, runs: (await runtime.runs.list()).map((run) => run.runId) }));
       await runtime.close();`;
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      '--import',
-      'tsx',
-      '--conditions=source',
-      '--input-type=module',
-      '-e',
-      program,
-    ]);
+    const { stdout } = await runModuleScript(program);
     expect(JSON.parse(stdout)).toEqual({ status: 'done', runs: ['default-store'] });
     expect(existsSync(join(cwd, '.agentchart', 'CURRENT'))).toBe(true);
   });

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { defineTool, type RunEvent, type RunEventOf, type RunHandle } from 'agentchart';
 import { z } from 'zod';
 
@@ -26,4 +28,20 @@ export function adder() {
     },
   });
   return { tool, calls };
+}
+
+/**
+ * Runs an ES module script in a fresh Node process in which `agentchart` resolves to the sources.
+ * `preload` modules are imported first (for example a module hook).
+ */
+export function runModuleScript(
+  script: string,
+  options: { preload?: string[]; env?: NodeJS.ProcessEnv } = {},
+) {
+  const preload = (options.preload ?? []).flatMap((module) => ['--import', module]);
+  return promisify(execFile)(
+    process.execPath,
+    [...preload, '--import', 'tsx', '--conditions=source', '--input-type=module', '-e', script],
+    { env: options.env ?? process.env, timeout: 30_000 },
+  );
 }

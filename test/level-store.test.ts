@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { AgentchartError } from 'agentchart';
 import { levelStore } from 'agentchart/level';
 import { testEnvelope, testMessage } from 'agentchart/testing';
 import { Level } from 'level';
 import { describe, expect, it } from 'vitest';
+import { runModuleScript } from './helpers.js';
 
-const run = promisify(execFile);
 const tempDir = () => mkdtempSync(join(tmpdir(), 'agentchart-level-'));
 
 describe('levelStore', () => {
@@ -20,14 +18,7 @@ describe('levelStore', () => {
       import { levelStore } from 'agentchart/level';
       try { await levelStore({ path: ${JSON.stringify(path)} }); console.log('opened'); }
       catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }`;
-    const { stdout } = await run(process.execPath, [
-      '--import',
-      'tsx',
-      '--conditions=source',
-      '--input-type=module',
-      '-e',
-      script,
-    ]);
+    const { stdout } = await runModuleScript(script);
     const reported = JSON.parse(stdout) as { code: string; message: string };
     expect(reported.code).toBe('STORE_LOCKED');
     expect(reported.message).toContain(path);

@@ -1,30 +1,17 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
+import { runModuleScript } from './helpers.js';
 
 /** The URLs a fresh Node process resolves while importing `specifier`. */
 async function importsOf(specifier: string): Promise<string[]> {
   const file = join(mkdtempSync(join(tmpdir(), 'agentchart-imports-')), 'trace.txt');
   const script = `await import(${JSON.stringify(specifier)});`;
-  await run(
-    process.execPath,
-    [
-      '--import',
-      './test/fixtures/trace-imports.mjs',
-      '--import',
-      'tsx',
-      '--conditions=source',
-      '--input-type=module',
-      '-e',
-      script,
-    ],
-    { env: { ...process.env, TRACE_IMPORTS_FILE: file }, timeout: 30_000 },
-  );
+  await runModuleScript(script, {
+    preload: ['./test/fixtures/trace-imports.mjs'],
+    env: { ...process.env, TRACE_IMPORTS_FILE: file },
+  });
   return readFileSync(file, 'utf8').split('\n').filter(Boolean);
 }
 

@@ -13,6 +13,23 @@ import type {
   ToolCallsInput,
 } from './agent-run-types.js';
 
+/** The context a run starts with. */
+export function initialContext({ runId, messages, limits }: AgentRunInput): AgentRunContext {
+  return {
+    runId,
+    messages,
+    turn: 0,
+    usage: emptyUsage(),
+    limits,
+    stopReason: undefined,
+    pendingToolCalls: [],
+    toolResults: [],
+    pendingRequests: [],
+    pausedFrom: undefined,
+    error: undefined,
+  };
+}
+
 /** The statechart's version; a checkpoint records it, so that a snapshot of another version is refused. */
 export const agentRunMachineVersion = 1;
 
@@ -130,19 +147,7 @@ export const agentRunMachine = setup({
   },
 }).createMachine({
   id: 'agentRun',
-  context: ({ input }) => ({
-    runId: input.runId,
-    messages: input.messages,
-    turn: 0,
-    usage: emptyUsage(),
-    limits: input.limits,
-    stopReason: undefined,
-    pendingToolCalls: [],
-    toolResults: [],
-    pendingRequests: [],
-    pausedFrom: undefined,
-    error: undefined,
-  }),
+  context: ({ input }) => initialContext(input),
   initial: 'plan',
   on: {
     CANCEL: { target: '.cancelled', actions: 'cancel' },

@@ -1,9 +1,9 @@
 import { AgentchartError } from '../agentchart-error.js';
-import { agentRunMachineVersion } from '../machines/agent-run-machine.js';
+import { agentRunMachineVersion, initialContext } from '../machines/agent-run-machine.js';
 import type { Message } from '../model/message.js';
-import { emptyUsage } from '../model/usage.js';
 import type { CheckpointEnvelope, CheckpointStatus } from '../persistence/checkpoint-envelope.js';
 import type { CheckpointStore } from '../persistence/checkpoint-store.js';
+import { defaultLimits } from '../runtime/runtime-config.js';
 
 /** The parts of a test framework the contract suite uses (vitest, jest and node:test fit). */
 export interface ContractTestApi {
@@ -39,19 +39,7 @@ export function testEnvelope(
     tags: overrides.tags ?? [],
     description: null,
     machine: { id: 'agentRun', version: agentRunMachineVersion },
-    context: {
-      runId,
-      messages,
-      turn: stepNum,
-      usage: emptyUsage(),
-      limits: { maxTurns: 50, maxConcurrentToolCalls: 4 },
-      stopReason: undefined,
-      pendingToolCalls: [],
-      toolResults: [],
-      pendingRequests: [],
-      pausedFrom: undefined,
-      error: undefined,
-    },
+    context: { ...initialContext({ runId, messages, limits: defaultLimits }), turn: stepNum },
     snapshot: { status: 'active', value: 'plan', historyValue: {}, children: {} },
   };
 }
