@@ -111,6 +111,10 @@ describe('checkpoints', () => {
       meta.id,
     ]);
     expect(await runtime.checkpoints.list({ tags: ['nothing'] })).toEqual([]);
+    expect(await runtime.checkpoints.delete(meta.id)).toBe(true);
+    expect(await runtime.checkpoints.list({ tags: ['before-answer'] })).toEqual([]);
+    await expect(runtime.checkpoints.list({ limit: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(runtime.runs.list({ status: 'sleeping' as never })).rejects.toThrow(/status/);
   });
 
   it('exports a checkpoint to a file that resumes in another runtime and store', async () => {

@@ -18,6 +18,7 @@ import { loadCheckpoint, type ResumeSource } from './load-checkpoint.js';
 import type { RunHandle } from './run-handle.js';
 import {
   defaultStorePath,
+  parseQuery,
   parseResumeOptions,
   parseStartOptions,
   type RecoverOptions,
@@ -228,7 +229,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   }
 
   const checkpoints: Runtime['checkpoints'] = {
-    list: async (query) => (await store()).listCheckpoints(query),
+    list: async (query) => (await store()).listCheckpoints(parseQuery('checkpoints.list', query)),
     async get(checkpointId) {
       const envelope = await (await store()).getCheckpoint(checkpointId);
       if (envelope === undefined) {
@@ -252,7 +253,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   };
 
   const runs: Runtime['runs'] = {
-    list: async (query) => (await store()).listRuns(query),
+    list: async (query) => (await store()).listRuns(parseQuery('runs.list', query)),
     get: async (runId) => (await store()).getRun(runId),
   };
 

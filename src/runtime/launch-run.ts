@@ -29,6 +29,7 @@ import {
   persistWithoutContext,
 } from './checkpointer.js';
 import type { RunHandle } from './run-handle.js';
+import { parseQuery } from './runtime-config.js';
 
 /** What every run of a runtime shares. */
 export interface RunEnvironment {
@@ -236,6 +237,7 @@ export function launchRun(
     actor,
     [Symbol.asyncIterator]: () => toAsyncIterable(stream.events$)[Symbol.asyncIterator](),
     async checkpoint(label = {}) {
+      parseQuery('run.checkpoint', label);
       await started;
       const snapshot = actor.getSnapshot();
       if (checkpointer === undefined || snapshot.status !== 'active') {

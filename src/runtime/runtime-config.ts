@@ -105,6 +105,33 @@ const startSchema = z.object({
   signal: z.instanceof(AbortSignal).optional(),
 });
 const resumeSchema = z.object({ runId, signal: z.instanceof(AbortSignal).optional() });
+const statuses = z.enum(['active', 'paused', 'waiting_input', 'done', 'failed', 'cancelled']);
+const checkpointQuerySchema = z.strictObject({
+  runId: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+  limit: z.number().int().positive().optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+});
+const runQuerySchema = z.strictObject({
+  status: z.union([statuses, z.array(statuses)]).optional(),
+  limit: z.number().int().positive().optional(),
+});
+const labelSchema = z.strictObject({
+  tags: z.array(z.string()).optional(),
+  description: z.string().optional(),
+});
+
+/** Validates a query of `checkpoints.list`, `runs.list` or the label of `run.checkpoint`. */
+export function parseQuery<T>(kind: 'checkpoints.list' | 'runs.list' | 'run.checkpoint', value: T): T {
+  const schema = {
+    'checkpoints.list': checkpointQuerySchema,
+    'runs.list': runQuerySchema,
+    'run.checkpoint': labelSchema,
+  }[kind];
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw invalid(`${kind} options`, parsed.error);
+  return value;
+}
 
 /** The runtime's settings, validated, with the defaults filled in. */
 export interface RuntimeSettings {
