@@ -20,7 +20,9 @@ export type AgentchartErrorCode =
   | 'CHECKPOINT_NOT_FOUND'
   | 'CHECKPOINT_CORRUPT'
   | 'CHECKPOINT_INVALID'
-  | 'CHECKPOINT_VERSION_MISMATCH';
+  | 'CHECKPOINT_VERSION_MISMATCH'
+  | 'REQUEST_NOT_FOUND'
+  | 'INPUT_INVALID';
 
 /** Constructor options of {@link AgentchartError}. */
 export interface AgentchartErrorOptions {

@@ -42,6 +42,7 @@ describe('an agent run', () => {
         cacheCreationInputTokens: 0,
         cacheReadInputTokens: 0,
         turns: 3,
+        costUsd: 0,
       },
     });
     expect(ofType(events, 'phase').map((event) => event.phase)).toEqual([

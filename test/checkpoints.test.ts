@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CheckpointPolicy, type CheckpointStore, createRuntime, memoryStore } from 'agentchart';
-import { type ScriptedTurn, scriptedModel } from 'agentchart/testing';
+import { type Script, type ScriptedTurn, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { adder, collect, ofType, runModuleScript } from './helpers.js';
@@ -22,7 +22,7 @@ const script: ScriptedTurn[] = [
   { text: 'The sums are 3 and 7.', usage: { inputTokens: 30, outputTokens: 5 } },
 ];
 
-function setUp(options: { store?: CheckpointStore; policy?: CheckpointPolicy; turns?: ScriptedTurn[] } = {}) {
+function setUp(options: { store?: CheckpointStore; policy?: CheckpointPolicy; turns?: Script } = {}) {
   const store = options.store ?? memoryStore();
   const add = adder();
   const model = scriptedModel(options.turns ?? script);
@@ -159,7 +159,10 @@ describe('checkpoints', () => {
   });
 
   it('resumes from an envelope object, and as a new run when asked', async () => {
-    const { runtime } = setUp({ turns: [script[0] as ScriptedTurn, { text: 'done', tokenDelayMs: 1000 }] });
+    const { runtime } = setUp({
+      turns: (request) =>
+        request.messages.length === 1 ? (script[0] as ScriptedTurn) : { text: 'done', tokenDelayMs: 1000 },
+    });
     const run = runtime.start({ input: 'Add', runId: 'obj' });
     await waitFor(run.actor, (snapshot) => snapshot.value === 'plan' && snapshot.context.turn === 1);
     await sleep(10);

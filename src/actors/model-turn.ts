@@ -1,7 +1,10 @@
 import { fromPromise } from 'xstate';
 import { AgentchartError } from '../agentchart-error.js';
 import type { ModelTurnInput, ModelTurnOutput } from '../machines/agent-run-types.js';
+import { type ToolCallBlock, toolCallsOf } from '../model/message.js';
 import type { ModelClient, ModelFinishPart, ToolSpec } from '../model/model-client.js';
+import { costOf, type ModelPrice } from '../model/prices.js';
+import type { PendingRequest } from '../pending-request.js';
 import type { RunEventSink } from './run-event-sink.js';
 
 /** What the model-turn logic needs beyond its input. */
@@ -11,6 +14,12 @@ export interface ModelTurnDependencies {
   tools: readonly ToolSpec[];
   emit: RunEventSink;
   telemetry: boolean;
+  /** What the model costs (none: the turn costs 0). */
+  price: ModelPrice | undefined;
+  /** The human requests (questions, approvals) the turn's tool calls raise. */
+  requestsFor(calls: readonly ToolCallBlock[]): PendingRequest[];
+  /** Passed to the model: abort and retry a stream that sends nothing for this long. */
+  idleTimeoutMs: number | undefined;
 }
 
 /**
@@ -18,14 +27,16 @@ export interface ModelTurnDependencies {
  * run's events as they arrive, and resolves with the turn's content, stop reason and usage. It is
  * safe to start again (a restored run re-requests the turn).
  */
-export function createModelTurnLogic({ model, system, tools, emit, telemetry }: ModelTurnDependencies) {
+export function createModelTurnLogic(dependencies: ModelTurnDependencies) {
+  const { model, system, tools, emit, telemetry, price, requestsFor, idleTimeoutMs } = dependencies;
   return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal }) => {
     const { turn } = input;
     const startedAt = performance.now();
     let firstTokenAt: number | undefined;
     let finish: ModelFinishPart | undefined;
     const request = { messages: input.messages, tools, ...(system === undefined ? {} : { system }) };
-    for await (const part of model.stream(request, { signal })) {
+    const options = idleTimeoutMs === undefined ? { signal } : { signal, idleTimeoutMs };
+    for await (const part of model.stream(request, options)) {
       switch (part.type) {
         case 'text-delta':
           firstTokenAt ??= performance.now();
@@ -70,6 +81,8 @@ export function createModelTurnLogic({ model, system, tools, emit, telemetry }: 
         },
       });
     }
-    return { content: finish.content, stopReason: finish.stopReason, usage: finish.usage };
+    const { content, stopReason, usage } = finish;
+    const requests = stopReason === 'tool_use' ? requestsFor(toolCallsOf(content)) : [];
+    return { content, stopReason, usage, costUsd: costOf(usage, price), requests };
   });
 }

@@ -17,6 +17,15 @@ export interface ToolCallsDependencies {
   beforeEffect(): Promise<void>;
   /** The run's journal of tool results: a call found in it is not executed again. */
   journal: ToolJournal;
+  /** Aborted when the run is cancelled or ends; then the calls in flight are aborted (not when it pauses). */
+  runSignal: AbortSignal;
+  /** The timeout of a tool that sets none (`timeouts.toolMs`). */
+  defaultTimeoutMs: number | undefined;
+  /**
+   * The run's calls in flight, shared by all its `toolCalls` actors: a call still running from
+   * before a pause is awaited by the actor of the resumed phase, never started twice.
+   */
+  inFlight: Map<string, Promise<ToolResultBlock | undefined>>;
 }
 
 /** Where the results of a run's tool calls are recorded as they complete. */
@@ -29,60 +38,82 @@ export interface ToolJournal {
  * The `toolCalls` actor: runs the tool calls of one turn, at most `maxConcurrency` at a time, and
  * sends each result back as `TOOL_RESULT` as soon as it is known, then `TOOLS_SETTLED`. Each
  * result is written to the journal before it is reported, and a call already in the journal (it
- * completed before the run was restored) is answered from it instead of running again. Stopping the
- * actor (cancel, pause) aborts the calls still running.
+ * completed before the run was restored, or during a pause) is answered from it instead of running
+ * again. Stopping the actor (a pause) lets the calls in flight finish and be journaled; cancelling
+ * the run aborts them.
  */
 export function createToolCallsLogic(dependencies: ToolCallsDependencies) {
-  const { registry, runId, maxConcurrency, emit, telemetry, beforeEffect, journal } = dependencies;
+  const { registry, runId, maxConcurrency, emit, telemetry, beforeEffect, journal, runSignal, inFlight } =
+    dependencies;
+
+  /** Executes a call and journals its result; undefined if the run was cancelled meanwhile. */
+  async function execute(call: ToolCallBlock, turn: number): Promise<ToolResultBlock | undefined> {
+    const { toolCallId, toolName } = call;
+    const startedAt = performance.now();
+    const outcome = await executeToolCall(call, registry, runId, runSignal, dependencies.defaultTimeoutMs);
+    if (runSignal.aborted) return undefined;
+    const durationMs = performance.now() - startedAt;
+    const result: ToolResultBlock = outcome.ok
+      ? { type: 'tool-result', toolCallId, toolName, output: outcome.output, isError: false }
+      : { type: 'tool-result', toolCallId, toolName, output: outcome.error.message, isError: true };
+    await journal.put(result);
+    const base = { turn, toolCallId, toolName, durationMs };
+    if (outcome.ok) emit({ type: 'tool-result', ...base, output: outcome.output });
+    else emit({ type: 'tool-error', ...base, code: outcome.error.code, message: outcome.error.message });
+    if (telemetry)
+      emit({ type: 'telemetry', name: 'tool-call', durationMs, attributes: { toolName, toolCallId } });
+    return result;
+  }
+
   return fromCallback<AgentRunEvent, ToolCallsInput>(({ input, sendBack }) => {
-    const controller = new AbortController();
-    const queue = [...input.calls];
+    let stopped = false;
+    const queue = input.calls.filter((call) => !inFlight.has(call.toolCallId));
+    const running = input.calls.filter((call) => inFlight.has(call.toolCallId));
     // The journal is read while the checkpoints before the calls are still being written.
-    const lookups = new Map(input.calls.map((call) => [call.toolCallId, journal.get(call.toolCallId)]));
+    const lookups = new Map(queue.map((call) => [call.toolCallId, journal.get(call.toolCallId)]));
     for (const lookup of lookups.values()) lookup.catch(() => {});
+    const report = (result: ToolResultBlock | undefined) => {
+      if (result !== undefined && !stopped) sendBack({ type: 'TOOL_RESULT', result });
+    };
     const runCall = async (call: ToolCallBlock) => {
       const { toolCallId, toolName } = call;
       const recorded = await lookups.get(toolCallId);
-      if (controller.signal.aborted) return;
+      if (stopped) return;
       if (recorded !== undefined) {
+        const { output } = recorded;
         emit({
           type: 'tool-result',
           turn: input.turn,
           toolCallId,
           toolName,
-          output: recorded.output,
+          output,
           durationMs: 0,
           replayed: true,
         });
-        sendBack({ type: 'TOOL_RESULT', result: recorded });
-        return;
+        return report(recorded);
       }
-      const startedAt = performance.now();
-      const outcome = await executeToolCall(call, registry, runId, controller.signal);
-      if (controller.signal.aborted) return;
-      const durationMs = performance.now() - startedAt;
-      const result: ToolResultBlock = outcome.ok
-        ? { type: 'tool-result', toolCallId, toolName, output: outcome.output, isError: false }
-        : { type: 'tool-result', toolCallId, toolName, output: outcome.error.message, isError: true };
-      await journal.put(result);
-      const base = { turn: input.turn, toolCallId, toolName, durationMs };
-      if (outcome.ok) emit({ type: 'tool-result', ...base, output: outcome.output });
-      else emit({ type: 'tool-error', ...base, code: outcome.error.code, message: outcome.error.message });
-      if (telemetry)
-        emit({ type: 'telemetry', name: 'tool-call', durationMs, attributes: { toolName, toolCallId } });
-      if (!controller.signal.aborted) sendBack({ type: 'TOOL_RESULT', result });
+      const execution = execute(call, input.turn);
+      inFlight.set(toolCallId, execution);
+      try {
+        report(await execution);
+      } finally {
+        inFlight.delete(toolCallId);
+      }
     };
     const worker = async () => {
       for (let call = queue.shift(); call !== undefined; call = queue.shift()) await runCall(call);
     };
     void (async () => {
       await beforeEffect();
+      const awaited = running.map(async (call) => report(await inFlight.get(call.toolCallId)));
       const workers = Array.from({ length: Math.max(1, Math.min(maxConcurrency, queue.length)) }, worker);
-      await Promise.all(workers);
-      if (!controller.signal.aborted) sendBack({ type: 'TOOLS_SETTLED' });
+      await Promise.all([...awaited, ...workers]);
+      if (!stopped && !runSignal.aborted) sendBack({ type: 'TOOLS_SETTLED' });
     })().catch((error: unknown) => {
-      if (!controller.signal.aborted) sendBack({ type: 'FAIL', error: toRunError(error, 'store_error') });
+      if (!stopped) sendBack({ type: 'FAIL', error: toRunError(error, 'store_error') });
     });
-    return () => controller.abort(new Error('tool calls stopped'));
+    return () => {
+      stopped = true;
+    };
   });
 }

@@ -37,11 +37,15 @@ const toolTurn: ModelTurnOutput = {
   content: [{ type: 'tool-call', toolCallId: 't1', toolName: 'echo', input: { say: 'x' } }],
   stopReason: 'tool_use',
   usage,
+  costUsd: 0,
+  requests: [],
 };
 const answerTurn: ModelTurnOutput = {
   content: [{ type: 'text', text: 'bye' }],
   stopReason: 'end_turn',
   usage,
+  costUsd: 0,
+  requests: [],
 };
 
 describe('agentRunMachine', () => {

@@ -1,7 +1,7 @@
 import { assign, emit, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
 import { toolCallsOf } from '../model/message.js';
 import { addUsage, emptyUsage } from '../model/usage.js';
-import { toRunError } from '../run-error.js';
+import { type ErrorClass, toRunError } from '../run-error.js';
 import type {
   AgentRunContext,
   AgentRunEmitted,
@@ -12,15 +12,29 @@ import type {
   RunPhase,
   ToolCallsInput,
 } from './agent-run-types.js';
+import { budgetOverrun } from './budgets.js';
 
-/** The context a run starts with. */
-export function initialContext({ runId, messages, limits }: AgentRunInput): AgentRunContext {
+/** The context a run starts with (or continues from, when `input.context` is given). */
+export function initialContext({
+  runId,
+  messages,
+  limits,
+  timeouts = {},
+  startedAt,
+  context,
+}: AgentRunInput): AgentRunContext {
+  const start = startedAt ?? Date.now();
+  const deadlines = timeouts.totalMs === undefined ? {} : { total: start + timeouts.totalMs };
+  if (context !== undefined) return { ...context, runId, limits, timeouts, deadlines, error: undefined };
   return {
     runId,
     messages,
     turn: 0,
     usage: emptyUsage(),
+    costUsd: 0,
     limits,
+    timeouts,
+    deadlines,
     stopReason: undefined,
     pendingToolCalls: [],
     toolResults: [],
@@ -37,11 +51,18 @@ const notProvided = (name: string) => () => {
   throw new Error(`agentRunMachine: actor '${name}' must be provided with machine.provide()`);
 };
 
+type Paused = 'plan' | 'act' | 'waiting_input';
+
+const wantsTools = (output: ModelTurnOutput) =>
+  output.stopReason === 'tool_use' && toolCallsOf(output.content).length > 0;
+
 /**
  * The agent run as a statechart: `plan` (one model turn) -> `act` (its tool calls) -> `observe`
- * (append results, check budgets, loop or stop), with `paused`, `waiting_input` and the final
- * states `done`, `failed` and `cancelled`. Pure: the `modelTurn` and `toolCalls` actors are given
- * with `provide()` by the runtime, and everything it emits is an event for the runtime to stream.
+ * (append results, check budgets, loop or stop), with `waiting_input` (questions and approvals for
+ * a human), `paused`, and the final states `done`, `failed` and `cancelled`. Pure: the `modelTurn`
+ * and `toolCalls` actors are given with `provide()` by the runtime, deadlines are absolute times in
+ * the context (the runtime arms the timers and sends `TIMEOUT`), and everything it emits is an event
+ * for the runtime to stream.
  */
 export const agentRunMachine = setup({
   types: {
@@ -55,13 +76,13 @@ export const agentRunMachine = setup({
     toolCalls: fromCallback<AgentRunEvent, ToolCallsInput>(notProvided('toolCalls')),
   },
   guards: {
-    wantsTools: (_, output: ModelTurnOutput) =>
-      output.stopReason === 'tool_use' && toolCallsOf(output.content).length > 0,
+    wantsTools: (_, output: ModelTurnOutput) => wantsTools(output),
+    needsHuman: (_, output: ModelTurnOutput) => wantsTools(output) && output.requests.length > 0,
     refused: ({ context }) => context.stopReason === 'refusal',
     cutOff: ({ context }) => context.stopReason === 'max_tokens',
     finished: ({ context }) => context.stopReason !== 'tool_use',
-    turnsSpent: ({ context }) => context.turn >= context.limits.maxTurns,
-    pausedInAct: ({ context }) => context.pausedFrom === 'act',
+    overBudget: ({ context }) => budgetOverrun(context) !== undefined,
+    pausedIn: ({ context }, params: { phase: Paused }) => context.pausedFrom === params.phase,
     requestsAnswered: ({ context }) => context.pendingRequests.length === 0,
   },
   actions: {
@@ -69,17 +90,61 @@ export const agentRunMachine = setup({
       type: 'phase' as const,
       ...params,
     })),
+    setPhaseDeadline: assign({
+      deadlines: ({ context }, params: { phase: 'plan' | 'act' }) => {
+        const ms = params.phase === 'plan' ? context.timeouts.planMs : context.timeouts.actMs;
+        return { ...context.deadlines, [params.phase]: ms === undefined ? undefined : Date.now() + ms };
+      },
+    }),
     recordTurn: enqueueActions(({ context, enqueue }, output: ModelTurnOutput) => {
       const usage = addUsage(context.usage, output.usage);
+      const costUsd = context.costUsd + output.costUsd;
       enqueue.assign({
         messages: [...context.messages, { role: 'assistant', content: output.content }],
         turn: context.turn + 1,
         usage,
+        costUsd,
         stopReason: output.stopReason,
-        pendingToolCalls: output.stopReason === 'tool_use' ? toolCallsOf(output.content) : [],
+        pendingToolCalls: wantsTools(output) ? toolCallsOf(output.content) : [],
         toolResults: [],
+        pendingRequests: wantsTools(output) ? output.requests : [],
       });
-      enqueue.emit({ type: 'usage', turn: context.turn + 1, turnUsage: output.usage, totalUsage: usage });
+      enqueue.emit({
+        type: 'usage',
+        turn: context.turn + 1,
+        turnUsage: output.usage,
+        totalUsage: usage,
+        turnCostUsd: output.costUsd,
+        totalCostUsd: costUsd,
+      });
+    }),
+    emitRequests: enqueueActions(({ context, enqueue }) => {
+      for (const request of context.pendingRequests) enqueue.emit({ type: 'input-request', request });
+    }),
+    recordResponse: assign(({ context, event }) => {
+      if (event.type !== 'RESPOND') return {};
+      const request = context.pendingRequests.find((pending) => pending.requestId === event.requestId);
+      if (request === undefined) return {};
+      const { answer } = event;
+      const { toolCallId, toolName } = request;
+      // An answer to a question is the tool's result; a rejection is an error result; an approval
+      // lets the call run in `act`.
+      const result =
+        answer.kind === 'input'
+          ? { type: 'tool-result' as const, toolCallId, toolName, output: answer.value, isError: false }
+          : answer.approved
+            ? undefined
+            : {
+                type: 'tool-result' as const,
+                toolCallId,
+                toolName,
+                output: `The user rejected this call: ${answer.reason}`,
+                isError: true,
+              };
+      return {
+        pendingRequests: context.pendingRequests.filter((pending) => pending !== request),
+        toolResults: result === undefined ? context.toolResults : [...context.toolResults, result],
+      };
     }),
     recordToolResult: assign({
       toolResults: ({ context, event }) =>
@@ -109,13 +174,45 @@ export const agentRunMachine = setup({
     failWith: assign({
       error: (
         _,
-        params: { errorClass: 'refusal' | 'max_tokens' | 'budget_exceeded' | 'internal'; message: string },
+        params: {
+          errorClass: ErrorClass;
+          message: string;
+          recoverable?: boolean;
+          details?: Record<string, unknown>;
+        },
       ) => ({
         errorClass: params.errorClass,
-        recoverable: params.errorClass === 'budget_exceeded',
+        recoverable: params.recoverable ?? false,
         message: params.message,
-        details: {},
+        details: params.details ?? {},
       }),
+    }),
+    failOverBudget: assign({
+      error: ({ context }) => {
+        const overrun = budgetOverrun(context);
+        const message =
+          overrun?.limit === 'maxTurns'
+            ? `The run used its ${overrun.max} model turns (limits.maxTurns) and the model wants another`
+            : `The run went over limits.${overrun?.limit}: ${overrun?.used} used, ${overrun?.max} allowed`;
+        return {
+          errorClass: 'budget_exceeded' as const,
+          recoverable: true,
+          message,
+          details: { ...overrun },
+        };
+      },
+    }),
+    timeOut: assign({
+      error: ({ event }) => {
+        const { limit, phase } = event.type === 'TIMEOUT' ? event : { limit: 'total', phase: 'plan' };
+        const what = limit === 'total' ? 'The run' : `The ${limit} phase`;
+        return {
+          errorClass: 'timeout' as const,
+          recoverable: true,
+          message: `${what} ran out of time (timeouts.${limit}Ms) in ${phase}`,
+          details: { limit, phase },
+        };
+      },
     }),
     recordFailure: assign({ error: ({ event }) => (event.type === 'FAIL' ? event.error : undefined) }),
     failWithError: assign({ error: (_, error: unknown) => toRunError(error, 'model_error') }),
@@ -130,19 +227,13 @@ export const agentRunMachine = setup({
         };
       },
     }),
-    recordPause: enqueueActions(({ enqueue }, params: { from: 'plan' | 'act' }) => {
+    recordPause: enqueueActions(({ enqueue }, params: { from: Paused }) => {
       enqueue.assign({ pausedFrom: params.from });
       enqueue.emit({ type: 'paused', from: params.from });
     }),
     recordResume: enqueueActions(({ context, enqueue }) => {
       enqueue.emit({ type: 'resumed', to: context.pausedFrom ?? 'plan' });
       enqueue.assign({ pausedFrom: undefined });
-    }),
-    recordInputResponse: assign({
-      pendingRequests: ({ context, event }) =>
-        event.type === 'INPUT_RESPONSE'
-          ? context.pendingRequests.filter((request) => request.requestId !== event.requestId)
-          : context.pendingRequests,
     }),
   },
 }).createMachine({
@@ -152,23 +243,29 @@ export const agentRunMachine = setup({
   on: {
     CANCEL: { target: '.cancelled', actions: 'cancel' },
     FAIL: { target: '.failed', actions: 'recordFailure' },
+    TIMEOUT: { target: '.failed', actions: 'timeOut' },
   },
   states: {
     plan: {
-      entry: { type: 'emitPhase', params: ({ context }) => ({ phase: 'plan', turn: context.turn + 1 }) },
+      entry: [
+        { type: 'emitPhase', params: ({ context }) => ({ phase: 'plan', turn: context.turn + 1 }) },
+        { type: 'setPhaseDeadline', params: { phase: 'plan' } },
+      ],
       invoke: {
         src: 'modelTurn',
         input: ({ context }) => ({ messages: context.messages, turn: context.turn + 1 }),
         onDone: [
           {
+            guard: { type: 'needsHuman', params: ({ event }) => event.output },
+            target: 'waiting_input',
+            actions: { type: 'recordTurn', params: ({ event }) => event.output },
+          },
+          {
             guard: { type: 'wantsTools', params: ({ event }) => event.output },
             target: 'act',
             actions: { type: 'recordTurn', params: ({ event }) => event.output },
           },
-          {
-            target: 'observe',
-            actions: { type: 'recordTurn', params: ({ event }) => event.output },
-          },
+          { target: 'observe', actions: { type: 'recordTurn', params: ({ event }) => event.output } },
         ],
         onError: {
           target: 'failed',
@@ -178,12 +275,13 @@ export const agentRunMachine = setup({
           },
         },
       },
-      on: {
-        PAUSE: { target: 'paused', actions: { type: 'recordPause', params: { from: 'plan' } } },
-      },
+      on: { PAUSE: { target: 'paused', actions: { type: 'recordPause', params: { from: 'plan' } } } },
     },
     act: {
-      entry: { type: 'emitPhase', params: ({ context }) => ({ phase: 'act', turn: context.turn }) },
+      entry: [
+        { type: 'emitPhase', params: ({ context }) => ({ phase: 'act', turn: context.turn }) },
+        { type: 'setPhaseDeadline', params: { phase: 'act' } },
+      ],
       invoke: {
         src: 'toolCalls',
         input: ({ context }) => ({
@@ -215,40 +313,38 @@ export const agentRunMachine = setup({
           target: 'failed',
           actions: {
             type: 'failWith',
-            params: ({ context }) => ({
-              errorClass: 'max_tokens',
-              message: cutOffMessage(context),
-            }),
+            params: ({ context }) => ({ errorClass: 'max_tokens', message: cutOffMessage(context) }),
           },
         },
         { guard: 'finished', target: 'done' },
-        {
-          guard: 'turnsSpent',
-          target: 'failed',
-          actions: {
-            type: 'failWith',
-            params: ({ context }) => ({
-              errorClass: 'budget_exceeded',
-              message: `The run used its ${context.limits.maxTurns} model turns (limits.maxTurns) and the model wants another`,
-            }),
-          },
-        },
+        { guard: 'overBudget', target: 'failed', actions: 'failOverBudget' },
         { target: 'plan' },
       ],
+    },
+    waiting_input: {
+      entry: [
+        { type: 'emitPhase', params: ({ context }) => ({ phase: 'waiting_input', turn: context.turn }) },
+        'emitRequests',
+      ],
+      on: {
+        RESPOND: { actions: 'recordResponse' },
+        PAUSE: { target: 'paused', actions: { type: 'recordPause', params: { from: 'waiting_input' } } },
+      },
+      always: { guard: 'requestsAnswered', target: 'act' },
     },
     paused: {
       entry: { type: 'emitPhase', params: ({ context }) => ({ phase: 'paused', turn: context.turn }) },
       on: {
         RESUME: [
-          { guard: 'pausedInAct', target: 'act', actions: 'recordResume' },
+          { guard: { type: 'pausedIn', params: { phase: 'act' } }, target: 'act', actions: 'recordResume' },
+          {
+            guard: { type: 'pausedIn', params: { phase: 'waiting_input' } },
+            target: 'waiting_input',
+            actions: 'recordResume',
+          },
           { target: 'plan', actions: 'recordResume' },
         ],
       },
-    },
-    waiting_input: {
-      entry: { type: 'emitPhase', params: ({ context }) => ({ phase: 'waiting_input', turn: context.turn }) },
-      on: { INPUT_RESPONSE: { actions: 'recordInputResponse' } },
-      always: { guard: 'requestsAnswered', target: 'act' },
     },
     done: {
       type: 'final',
@@ -270,7 +366,7 @@ function cutOffMessage(context: AgentRunContext): string {
   const calls = last ? toolCallsOf(last.content) : [];
   if (calls.length > 0) {
     const names = calls.map((call) => `'${call.toolName}'`).join(', ');
-    return `The model hit its max_tokens limit while writing a call of ${names}; the call was cut off and was not executed. Raise maxTokens.`;
+    return `The model hit its max_tokens limit while writing a call of ${names}; the call was not executed. Raise maxTokens.`;
   }
   return 'The model hit its max_tokens limit and its answer was cut off. Raise maxTokens.';
 }

@@ -1,23 +1,39 @@
 import type { ContentBlock, Message, ToolCallBlock, ToolResultBlock } from '../model/message.js';
 import type { StopReason } from '../model/model-client.js';
 import type { Usage } from '../model/usage.js';
+import type { PendingRequest, RequestAnswer } from '../pending-request.js';
 import type { RunError } from '../run-error.js';
 import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
 
-/** The limits a run is held to. */
+/** The limits a run is held to. Exceeding one ends it with `budget_exceeded` (recoverable). */
 export interface RunLimits {
-  /** Model turns a run may take; a run that wants another one fails with `budget_exceeded`. */
+  /** Model turns a run may take; a run that wants another one fails. */
   maxTurns: number;
   /** Tool calls of one turn that run at the same time. */
   maxConcurrentToolCalls: number;
+  maxInputTokens?: number;
+  maxOutputTokens?: number;
+  /** Input, output and cache tokens together. */
+  maxTotalTokens?: number;
+  /** Cost in US dollars, from the runtime's price table. */
+  maxCostUsd?: number;
 }
 
-/** A request the run waits on in `waiting_input` (filled by human-in-the-loop tools). */
-export interface PendingRequest {
-  requestId: string;
-  kind: 'input' | 'approval';
-  toolCallId: string;
-  prompt: string;
+/** How long a run and its phases may take. Deadlines are kept as absolute times in the context. */
+export interface RunTimeouts {
+  /** The whole run, from its start (resuming with a new `timeoutMs` sets a new deadline). */
+  totalMs?: number;
+  /** One model turn (the `plan` phase). */
+  planMs?: number;
+  /** The tool calls of one turn (the `act` phase). */
+  actMs?: number;
+}
+
+/** The absolute deadlines (milliseconds since the epoch) a run is held to. */
+export interface RunDeadlines {
+  total?: number;
+  plan?: number;
+  act?: number;
 }
 
 /**
@@ -30,7 +46,11 @@ export interface AgentRunContext {
   /** Model turns completed. */
   turn: number;
   usage: Usage;
+  /** What the usage cost, in US dollars (0 for a model without a price). */
+  costUsd: number;
   limits: RunLimits;
+  timeouts: RunTimeouts;
+  deadlines: RunDeadlines;
   /** How the last model turn stopped. */
   stopReason: StopReason | undefined;
   /** Tool calls of the last turn still to be answered. */
@@ -39,15 +59,20 @@ export interface AgentRunContext {
   toolResults: ToolResultBlock[];
   pendingRequests: PendingRequest[];
   /** The phase to return to when a paused run resumes. */
-  pausedFrom: 'plan' | 'act' | undefined;
+  pausedFrom: 'plan' | 'act' | 'waiting_input' | undefined;
   error: RunError | undefined;
 }
 
-/** What a run starts from. */
+/** What a run starts from: a new conversation, or (to continue a run) a whole context. */
 export interface AgentRunInput {
   runId: string;
   messages: Message[];
   limits: RunLimits;
+  timeouts?: RunTimeouts;
+  /** When the run started (for the total deadline); now when omitted. */
+  startedAt?: number;
+  /** A context to continue from (a run that ended on a budget or a timeout, resumed with new limits). */
+  context?: AgentRunContext;
 }
 
 /** What the `modelTurn` actor is given and returns. */
@@ -59,6 +84,9 @@ export interface ModelTurnOutput {
   content: ContentBlock[];
   stopReason: StopReason;
   usage: Usage;
+  costUsd: number;
+  /** The human requests the turn's tool calls raise (questions, approvals), made by the actor that knows the tools. */
+  requests: PendingRequest[];
 }
 
 /** What the `toolCalls` actor is given. */
@@ -72,12 +100,16 @@ export type AgentRunEvent =
   | { type: 'CANCEL'; reason: string }
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
-  | { type: 'INPUT_RESPONSE'; requestId: string; value: unknown }
+  | { type: 'RESPOND'; requestId: string; answer: RequestAnswer }
+  | { type: 'TIMEOUT'; limit: keyof RunDeadlines; phase: RunPhase }
   | { type: 'TOOL_RESULT'; result: ToolResultBlock }
   | { type: 'TOOLS_SETTLED' }
   | { type: 'FAIL'; error: RunError };
 
 /** Events the statechart emits (the runtime adds `runId`, `seq` and `at`). */
-export type AgentRunEmitted = Extract<RunEventBody, { type: 'phase' | 'usage' | 'paused' | 'resumed' }>;
+export type AgentRunEmitted = Extract<
+  RunEventBody,
+  { type: 'phase' | 'usage' | 'paused' | 'resumed' | 'input-request' }
+>;
 
-export type { RunPhase };
+export type { PendingRequest, RequestAnswer, RunPhase };

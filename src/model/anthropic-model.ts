@@ -30,7 +30,7 @@ export interface AnthropicModelOptions {
   /** First backoff delay; it doubles each retry, with jitter, up to `retryMaxDelayMs`. Default 500. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
-  /** Abort and retry a stream that sends nothing for this long. Default 60000. */
+  /** Abort and retry a stream that sends nothing for this long. Default 60000 (the runtime's `timeouts.idleStreamMs` wins). */
   idleTimeoutMs?: number;
   /** Time allowed until the response headers arrive (the SDK's own `timeout`). Default 600000. */
   requestTimeoutMs?: number;
@@ -72,7 +72,12 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
     return client;
   };
 
-  async function* attempt(messages: ApiMessage[], request: ModelRequest, signal: AbortSignal) {
+  async function* attempt(
+    messages: ApiMessage[],
+    request: ModelRequest,
+    signal: AbortSignal,
+    idleMs: number,
+  ) {
     const controller = new AbortController();
     const abort = () => controller.abort(signal.reason);
     signal.addEventListener('abort', abort, { once: true });
@@ -93,7 +98,7 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
         maxRetries: 0,
         timeout: requestTimeoutMs,
       });
-      const events = watchIdle(eventsOf(stream), idleTimeoutMs, () => controller.abort());
+      const events = watchIdle(eventsOf(stream), idleMs, () => controller.abort());
       return yield* readAnthropicStream(events);
     } finally {
       signal.removeEventListener('abort', abort);
@@ -103,10 +108,13 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
 
   return {
     modelId,
-    async *stream(request, { signal }): AsyncIterable<ModelStreamPart> {
+    async *stream(
+      request,
+      { signal, idleTimeoutMs: idleMs = idleTimeoutMs },
+    ): AsyncIterable<ModelStreamPart> {
       for (let retry = 0; ; retry++) {
         try {
-          return yield* continuedTurn(request, signal);
+          return yield* continuedTurn(request, signal, idleMs);
         } catch (thrown) {
           if (signal.aborted) throw aborted();
           const error = classifyAnthropicError(thrown);
@@ -127,12 +135,16 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
   };
 
   /** One turn, continued across `pause_turn` responses, as one finish part. */
-  async function* continuedTurn(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelStreamPart> {
+  async function* continuedTurn(
+    request: ModelRequest,
+    signal: AbortSignal,
+    idleMs: number,
+  ): AsyncGenerator<ModelStreamPart> {
     let messages = toApiMessages(request.messages);
     const content: ContentBlock[] = [];
     let usage = emptyUsage();
     for (let continuation = 0; ; continuation++) {
-      const result: AttemptResult = yield* attempt(messages, request, signal);
+      const result: AttemptResult = yield* attempt(messages, request, signal, idleMs);
       content.push(...result.content);
       usage = addUsage(usage, result.usage);
       if (result.stopReason !== 'pause_turn') {

@@ -45,6 +45,8 @@ export type ModelStreamPart =
 export interface ModelStreamOptions {
   /** Aborts the turn; the client stops reading and ends its iteration (by throwing or returning). */
   signal: AbortSignal;
+  /** When set (the runtime's `timeouts.idleStreamMs`), a stream that sends nothing for this long is aborted and retried. */
+  idleTimeoutMs?: number;
 }
 
 /**

@@ -65,22 +65,35 @@ export const contextWithoutMessagesSchema = z.strictObject({
   runId: z.string().min(1),
   turn: count,
   usage,
+  costUsd: z.number().nonnegative(),
   limits: z.strictObject({
     maxTurns: z.number().int().positive(),
     maxConcurrentToolCalls: z.number().int().positive(),
+    maxInputTokens: count.optional(),
+    maxOutputTokens: count.optional(),
+    maxTotalTokens: count.optional(),
+    maxCostUsd: z.number().nonnegative().optional(),
   }),
+  timeouts: z.strictObject({
+    totalMs: z.number().positive().optional(),
+    planMs: z.number().positive().optional(),
+    actMs: z.number().positive().optional(),
+  }),
+  deadlines: z.strictObject({ total: count.optional(), plan: count.optional(), act: count.optional() }),
   stopReason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal']).optional(),
   pendingToolCalls: z.array(toolCall),
   toolResults: z.array(toolResult),
   pendingRequests: z.array(
     z.strictObject({
-      requestId: z.string(),
+      requestId: z.string().min(1),
       kind: z.enum(['input', 'approval']),
-      toolCallId: z.string(),
+      toolCallId: z.string().min(1),
+      toolName: z.string(),
       prompt: z.string(),
+      input: z.unknown(),
     }),
   ),
-  pausedFrom: z.enum(['plan', 'act']).optional(),
+  pausedFrom: z.enum(['plan', 'act', 'waiting_input']).optional(),
   error: z
     .strictObject({
       errorClass: z.enum(errorClasses),

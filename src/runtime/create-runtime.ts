@@ -10,12 +10,16 @@ import type {
   RunQuery,
   RunRecord,
 } from '../persistence/checkpoint-store.js';
+import type { RunResult } from '../run-result.js';
 import { createToolRegistry } from '../tools/tool-registry.js';
-import { isTerminal } from './checkpoint-policy.js';
+import { signalOf } from './cancel-token.js';
+import { statusOf } from './checkpoint-policy.js';
 import { buildEnvelope } from './checkpointer.js';
-import { inputTextOf, launchRun, type RunEnvironment } from './launch-run.js';
-import { loadCheckpoint, type ResumeSource } from './load-checkpoint.js';
+import { detachRun, launchRun, type RunEnvironment } from './launch-run.js';
+import type { ResumeSource } from './load-checkpoint.js';
+import { resumeRun } from './resume-run.js';
 import type { RunHandle } from './run-handle.js';
+import type { RunStatusInfo } from './run-status.js';
 import {
   defaultStorePath,
   parseQuery,
@@ -27,19 +31,33 @@ import {
   resolveRuntimeConfig,
   type StartOptions,
 } from './runtime-config.js';
-import { expandSnapshot } from './snapshot-codec.js';
 
-/** Owns the runs of one process: starts, resumes and recovers them, and reads their checkpoints. */
+/** Owns the runs of one process: starts, controls, resumes and recovers them, and reads their checkpoints. */
 export interface Runtime {
-  /** Starts a run. It begins on the next microtask, so subscribing right after `start` misses nothing. */
+  /** Starts a run. It begins once stored, on a later turn of the event loop: subscribing right after `start` misses nothing. */
   start(options: StartOptions): RunHandle;
   /**
-   * Continues a run from a checkpoint id, an exported file, or an envelope object. The latest
-   * checkpoint of a run continues that run; an older one (or `options.runId`) starts a new run
-   * from it, so history is never overwritten. Resolves once the run is live.
+   * Continues a run. `from` is a run id (a paused run resumes; a stored run is loaded from its latest
+   * checkpoint), a checkpoint id, a path to an exported checkpoint, or an envelope object. The
+   * latest checkpoint of a run continues that run; an older one (or `options.runId`) starts a new
+   * run from it, so history is never overwritten. A run that ended on a budget or a timeout
+   * continues with the `limits` or `timeoutMs` given. Resolves once the run is live.
    */
   resume(from: ResumeSource, options?: ResumeOptions): Promise<RunHandle>;
-  /** Resumes every stored run whose latest checkpoint is not terminal (after a crash or restart). */
+  /** Pauses a live run (see `RunHandle.pause`). */
+  pause(runId: string): Promise<void>;
+  /** Cancels a run, loading it if it is parked, and resolves with its result. */
+  cancel(runId: string, reason?: string): Promise<RunResult>;
+  /** Where a run is: live or stored, its status and phase, and what it waits on. */
+  status(runId: string): Promise<RunStatusInfo>;
+  /** Answers a question of a run, loading the run if it is parked (see `RunHandle.respond`). */
+  respond(runId: string, requestId: string, value: unknown): Promise<RunHandle>;
+  approve(runId: string, requestId: string): Promise<RunHandle>;
+  reject(runId: string, requestId: string, reason?: string): Promise<RunHandle>;
+  /**
+   * Resumes every stored run whose latest checkpoint is not terminal (after a crash or restart).
+   * With `unloadParked`, parked runs stay on disk until they are answered or resumed.
+   */
   recover(options?: RecoverOptions): Promise<RunHandle[]>;
   readonly checkpoints: {
     /** Checkpoint descriptions, newest first unless `order: 'asc'`. */
@@ -54,7 +72,11 @@ export interface Runtime {
     list(query?: RunQuery): Promise<RunRecord[]>;
     get(runId: string): Promise<RunRecord | undefined>;
   };
-  /** Cancels the active runs (reason `runtime closed`), waits for them, and closes the store it opened. */
+  /**
+   * Stops the live runs once their checkpoints are written (they stay resumable: `recover()` in the
+   * next process continues them; their results say `cancelled`, reason `runtime closed`,
+   * `recoverable: true`), refuses new ones, and closes the store it opened.
+   */
   close(): Promise<void>;
 }
 
@@ -62,16 +84,17 @@ export interface Runtime {
  * Creates a runtime that runs agents as statecharts: each run plans (one model turn), acts (runs
  * the tool calls of that turn) and observes (appends results, checks limits) until the model
  * answers without calling a tool. Every step is checkpointed (LevelDB in `./.agentchart` unless a
- * `store` is given), so a run survives a crash and can be resumed from any checkpoint.
+ * `store` is given), so a run survives a crash, can wait days for a human, and can be resumed from
+ * any checkpoint.
  *
  * @example
  * ```ts
  * import { createRuntime, defineTool } from 'agentchart';
  * import { anthropicModel } from 'agentchart/anthropic';
  *
- * const runtime = createRuntime({ model: anthropicModel(), tools: [weather] });
+ * const runtime = createRuntime({ model: anthropicModel(), tools: [weather], limits: { maxCostUsd: 0.5 } });
  * await runtime.recover(); // continue what a previous process left unfinished
- * const run = runtime.start({ input: 'What is the weather in Paris?' });
+ * const run = runtime.start({ input: 'What is the weather in Paris?', timeoutMs: 60_000 });
  * run.events$.subscribe((event) => event.type === 'text-delta' && process.stdout.write(event.text));
  * const result = await run.result; // { status: 'done', success: true, output: '...', usage: {...} }
  * await runtime.close();
@@ -84,15 +107,20 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     registry: createToolRegistry(config.tools ?? []),
     systemPrompt: config.systemPrompt,
     limits: settings.limits,
+    timeouts: settings.timeouts,
+    price: settings.price,
     telemetry: config.telemetry === true,
     inspect: config.inspect,
     policy: settings.policy,
     durability: settings.durability,
+    unloadParked: settings.unloadParked,
     active: new Map(),
+    reload: (runId) => load(runId),
   };
   const { active } = environment;
   let closed = false;
   let opening: Promise<CheckpointStore> | undefined;
+  const loading = new Map<string, Promise<RunHandle>>();
 
   function store(): Promise<CheckpointStore> {
     opening ??= (
@@ -114,7 +142,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
 
   function start(options: StartOptions): RunHandle {
     ensureOpen();
-    const { input, signal } = parseStartOptions(options);
+    const { input } = parseStartOptions(options);
     const runId = options.runId ?? `run_${randomUUID()}`;
     if (active.has(runId)) {
       throw new AgentchartError({
@@ -124,10 +152,17 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       });
     }
     const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: input }] }];
+    const totalMs = options.timeoutMs ?? settings.timeouts.totalMs;
+    const { planMs, actMs } = settings.timeouts;
+    const timeouts = {
+      ...(totalMs === undefined ? {} : { totalMs }),
+      ...(planMs === undefined ? {} : { planMs }),
+      ...(actMs === undefined ? {} : { actMs }),
+    };
     return launchRun(environment, {
       runId,
       inputText: input,
-      start: { input: { runId, messages, limits: settings.limits } },
+      start: { input: { runId, messages, limits: settings.limits, timeouts } },
       prepare: async ({ snapshot, persisted }) => {
         const ready = await store();
         const place = { runId, stepNum: 0, parentId: null, forkOf: null };
@@ -138,89 +173,123 @@ export function createRuntime(config: RuntimeConfig): Runtime {
           created: true,
         };
       },
-      signal,
+      signal: signalOf(options.signal),
     }).handle;
+  }
+
+  /** The live handle of a run, loading it from its latest checkpoint if it is only stored. */
+  function load(runId: string, options: ResumeOptions = {}): Promise<RunHandle> {
+    const live = active.get(runId);
+    if (live !== undefined) return Promise.resolve(live);
+    let pending = loading.get(runId);
+    if (pending === undefined) {
+      pending = (async () => {
+        const ready = await store();
+        const record = await ready.getRun(runId);
+        if (record === undefined) {
+          throw new AgentchartError({
+            code: 'RUN_NOT_FOUND',
+            message: `No run '${runId}' in the store`,
+            details: { runId },
+          });
+        }
+        if (record.headCheckpointId === null) {
+          throw new AgentchartError({
+            code: 'CHECKPOINT_NOT_FOUND',
+            message: `Run '${runId}' has no checkpoint to resume from`,
+            details: { runId },
+          });
+        }
+        return resumeRun(environment, ready, settings.migrations, record.headCheckpointId, options);
+      })().finally(() => loading.delete(runId));
+      loading.set(runId, pending);
+    }
+    return pending;
   }
 
   async function resume(from: ResumeSource, options: ResumeOptions = {}): Promise<RunHandle> {
     ensureOpen();
-    const { runId: newRunId, signal } = parseResumeOptions(options);
-    const ready = await store();
-    const envelope = await loadCheckpoint(from, ready, settings.migrations);
-    if (isTerminal(envelope.phase)) {
+    parseResumeOptions(options);
+    if (typeof from === 'string' && isRunId(from) && options.runId === undefined) {
+      const handle = await load(from, options);
+      await handle.resume();
+      return handle;
+    }
+    return resumeRun(environment, await store(), settings.migrations, from, options);
+  }
+
+  async function pause(runId: string): Promise<void> {
+    ensureOpen();
+    const live = active.get(runId);
+    if (live !== undefined) return live.pause();
+    const record = await (await store()).getRun(runId);
+    if (record === undefined)
+      throw new AgentchartError({ code: 'RUN_NOT_FOUND', message: `No run '${runId}'`, details: { runId } });
+    if (record.status !== 'paused' && record.status !== 'waiting_input') {
       throw new AgentchartError({
         code: 'RUN_ENDED',
-        message: `Checkpoint '${envelope.id}' is the end of its run (${envelope.phase}); there is nothing to resume`,
-        details: { checkpointId: envelope.id, status: envelope.status },
-      });
-    }
-    const existing = await ready.getRun(envelope.runId);
-    const continues =
-      newRunId === undefined && (existing === undefined || existing.headCheckpointId === envelope.id);
-    const runId = continues ? envelope.runId : (newRunId ?? `run_${randomUUID()}`);
-    if (active.has(runId)) {
-      throw new AgentchartError({
-        code: 'RUN_ACTIVE',
-        message: `Run '${runId}' is already running in this runtime`,
+        message: `Run '${runId}' is not live here (${record.status})`,
         details: { runId },
       });
     }
-    const context = { ...envelope.context, runId };
-    const { messages, limits } = context;
-    const { handle, started } = launchRun(environment, {
-      runId,
-      inputText: inputTextOf(messages),
-      start: {
-        input: { runId, messages, limits },
-        snapshot: expandSnapshot(envelope.snapshot, context),
-        resumedFrom: envelope.id,
-      },
-      prepare: async ({ snapshot, persisted }) => {
-        if (continues && existing !== undefined) return { store: ready, record: existing, created: false };
-        // A checkpoint from elsewhere (a file, another store) becomes its run's first here; an older
-        // checkpoint of a run, or a copy under a new id, starts a new run whose first checkpoint follows it.
-        const firstCheckpoint = continues
-          ? envelope
-          : buildEnvelope(
-              { runId, stepNum: 0, parentId: envelope.id, forkOf: envelope.id },
-              snapshot,
-              persisted,
-            );
-        const record = await ready.createRun({
-          runId,
-          forkOf: firstCheckpoint.forkOf,
-          messages,
-          firstCheckpoint,
-        });
-        return { store: ready, record, created: !continues };
-      },
-      signal,
-    });
-    await started;
-    return handle;
   }
+
+  async function cancel(runId: string, reason = 'cancelled'): Promise<RunResult> {
+    ensureOpen();
+    return (await load(runId)).cancel(reason);
+  }
+
+  async function status(runId: string): Promise<RunStatusInfo> {
+    const live = active.get(runId);
+    if (live !== undefined) {
+      const { value, context } = live.actor.getSnapshot();
+      const phase = value as RunStatusInfo['phase'];
+      return {
+        runId,
+        loaded: true,
+        status: statusOf(phase),
+        phase,
+        pendingRequests: context.pendingRequests,
+      };
+    }
+    const ready = await store();
+    const record = await ready.getRun(runId);
+    if (record === undefined)
+      throw new AgentchartError({ code: 'RUN_NOT_FOUND', message: `No run '${runId}'`, details: { runId } });
+    const head =
+      record.headCheckpointId === null ? undefined : await ready.getCheckpoint(record.headCheckpointId);
+    return {
+      runId,
+      loaded: false,
+      status: record.status,
+      phase: head?.phase ?? 'plan',
+      pendingRequests: head?.context.pendingRequests ?? [],
+    };
+  }
+
+  const answer =
+    (send: (handle: RunHandle) => Promise<void>) =>
+    async (runId: string): Promise<RunHandle> => {
+      ensureOpen();
+      const handle = await load(runId);
+      await send(handle);
+      return handle;
+    };
 
   async function recover(options: RecoverOptions = {}): Promise<RunHandle[]> {
     ensureOpen();
     const report =
       options.onError ??
       ((error, runId) => console.warn(`agentchart: cannot recover run '${runId}':`, error));
-    const runs = await (await store()).listRuns({ status: ['active', 'paused', 'waiting_input'] });
+    const statuses = settings.unloadParked
+      ? (['active'] as const)
+      : (['active', 'paused', 'waiting_input'] as const);
+    const stored = await (await store()).listRuns({ status: [...statuses] });
     const handles: RunHandle[] = [];
-    for (const run of runs) {
+    for (const run of stored) {
       if (active.has(run.runId)) continue;
-      if (run.headCheckpointId === null) {
-        report(
-          new AgentchartError({
-            code: 'CHECKPOINT_NOT_FOUND',
-            message: `Run '${run.runId}' has no checkpoint to resume from`,
-          }),
-          run.runId,
-        );
-        continue;
-      }
       try {
-        handles.push(await resume(run.headCheckpointId));
+        handles.push(await load(run.runId));
       } catch (error) {
         report(error, run.runId);
       }
@@ -259,12 +328,32 @@ export function createRuntime(config: RuntimeConfig): Runtime {
 
   async function close(): Promise<void> {
     closed = true;
+    await Promise.allSettled([...loading.values()]);
+    // Live runs stop with their checkpoints written and stay resumable: the next process recovers them.
     const running = [...active.values()];
-    for (const run of running) run.actor.send({ type: 'CANCEL', reason: 'runtime closed' });
+    await Promise.all(running.map((run) => detachRun(run, 'runtime closed')));
     await Promise.all(running.map((run) => run.result));
     if (config.store === undefined && opening !== undefined)
       await (await opening.catch(() => undefined))?.close();
   }
 
-  return { start, resume, recover, checkpoints, runs, close };
+  return {
+    start,
+    resume,
+    pause,
+    cancel,
+    status,
+    respond: (runId, requestId, value) => answer((handle) => handle.respond(requestId, value))(runId),
+    approve: (runId, requestId) => answer((handle) => handle.approve(requestId))(runId),
+    reject: (runId, requestId, reason) => answer((handle) => handle.reject(requestId, reason))(runId),
+    recover,
+    checkpoints,
+    runs,
+    close,
+  };
+}
+
+/** A run id, as opposed to a checkpoint id (`runId@step`) or a file path. */
+function isRunId(value: string): boolean {
+  return !value.includes('@') && !value.includes('/') && !value.includes('\\') && !value.endsWith('.json');
 }

@@ -1,22 +1,15 @@
-import { createActor, fromCallback, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type InspectionEvent, type Observer, waitFor } from 'xstate';
 import { createModelTurnLogic } from '../actors/model-turn.js';
 import { createToolCallsLogic } from '../actors/tool-calls.js';
 import { AgentchartError } from '../agentchart-error.js';
 import { agentRunMachine } from '../machines/agent-run-machine.js';
-import type {
-  AgentRunContext,
-  AgentRunEvent,
-  AgentRunInput,
-  ModelTurnInput,
-  ModelTurnOutput,
-  RunLimits,
-  ToolCallsInput,
-} from '../machines/agent-run-types.js';
-import { textOf } from '../model/message.js';
+import type { AgentRunInput, RunLimits } from '../machines/agent-run-types.js';
+import type { ToolResultBlock } from '../model/message.js';
 import type { ModelClient } from '../model/model-client.js';
+import type { ModelPrice } from '../model/prices.js';
 import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
 import { toRunError } from '../run-error.js';
-import type { RunResult, RunStatus } from '../run-result.js';
+import type { RunResult } from '../run-result.js';
 import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
 import { createRunEventStream } from '../streaming/run-event-stream.js';
 import { toAsyncIterable } from '../streaming/to-async-iterable.js';
@@ -28,8 +21,13 @@ import {
   createCheckpointer,
   persistWithoutContext,
 } from './checkpointer.js';
+import { createDeadlineTimer } from './deadline-timer.js';
+import { requestsFor } from './human-requests.js';
+import { assertRestorable } from './restore-probe.js';
+import { sendAnswer } from './run-controls.js';
 import type { RunHandle } from './run-handle.js';
-import { parseQuery } from './runtime-config.js';
+import { failure, resultOf } from './run-outcome.js';
+import { parseQuery, type RuntimeTimeouts } from './runtime-config.js';
 
 /** What every run of a runtime shares. */
 export interface RunEnvironment {
@@ -37,11 +35,16 @@ export interface RunEnvironment {
   registry: ToolRegistry;
   systemPrompt: string | undefined;
   limits: RunLimits;
+  timeouts: RuntimeTimeouts;
+  price: ModelPrice | undefined;
   telemetry: boolean;
   inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   policy: CheckpointPolicy;
   durability: CheckpointDurability;
+  unloadParked: boolean;
   active: Map<string, RunHandle>;
+  /** Loads a run that was dropped from memory (from its latest checkpoint), for an answer or a resume. */
+  reload(runId: string): Promise<RunHandle>;
 }
 
 /** The store's side of a run, ready before it starts. */
@@ -72,10 +75,21 @@ export interface RunSpec {
   signal: AbortSignal | undefined;
 }
 
+const parked = new Set<RunPhase>(['paused', 'waiting_input']);
+
+/** How the runtime stops a live run without ending it (when it closes): by handle. */
+const detachers = new WeakMap<RunHandle, (reason: string) => Promise<void>>();
+
+/** Stops a live run, leaving it resumable in the store; its result says it was stopped and why. */
+export function detachRun(handle: RunHandle, reason: string): Promise<void> {
+  return detachers.get(handle)?.(reason) ?? Promise.resolve();
+}
+
 /**
- * Creates a run's actor, its event stream and its checkpoint writer, and starts it once `prepare`
- * is done. Returns at once: the handle exists before the run starts, so nothing it emits is missed.
- * Throws `CHECKPOINT_INVALID` (before any store work) if XState cannot restore the snapshot.
+ * Creates a run's actor, its event stream, its checkpoint writer and its deadline timer, and starts
+ * it once `prepare` is done. Returns at once: the handle exists before the run starts, so nothing it
+ * emits is missed. Throws `CHECKPOINT_INVALID` (before any store work) if XState cannot restore the
+ * snapshot.
  */
 export function launchRun(
   environment: RunEnvironment,
@@ -88,6 +102,8 @@ export function launchRun(
   };
   let prepared: PreparedRun | undefined;
   let checkpointer: Checkpointer | undefined;
+  // Aborted when the run ends or is cancelled: tool calls in flight stop then, not at a pause.
+  const runAbort = new AbortController();
   const beforeEffect =
     environment.durability === 'sync'
       ? async () => {
@@ -108,6 +124,9 @@ export function launchRun(
         tools: environment.registry.specs,
         emit,
         telemetry: environment.telemetry,
+        price: environment.price,
+        requestsFor: (calls) => requestsFor(calls, environment.registry),
+        idleTimeoutMs: environment.timeouts.idleStreamMs,
       }),
       toolCalls: createToolCallsLogic({
         registry: environment.registry,
@@ -120,6 +139,9 @@ export function launchRun(
           get: (toolCallId) => store().getToolResult(runId, toolCallId),
           put: (result) => store().putToolResult(runId, result),
         },
+        runSignal: runAbort.signal,
+        defaultTimeoutMs: environment.timeouts.toolMs,
+        inFlight: new Map<string, Promise<ToolResultBlock | undefined>>(),
       }),
     },
   });
@@ -131,22 +153,42 @@ export function launchRun(
       : createActor(machine, { input: spec.start.input, ...inspect });
   let lastContext = actor.getSnapshot().context;
   actor.on('*', (event) => stream.emit(event));
+  const deadlines = createDeadlineTimer((limit, phase) => actor.send({ type: 'TIMEOUT', limit, phase }));
 
   let settle: (result: RunResult) => void = () => {};
   const result = new Promise<RunResult>((resolve) => {
     settle = resolve;
   });
-  const cancel = () => actor.send({ type: 'CANCEL', reason: abortReason(signal) });
+  const cancelFromSignal = () => actor.send({ type: 'CANCEL', reason: abortReason(signal) });
+  // Why the run was stopped from inside the process (unloaded while parked, or the runtime closing).
+  let detached: string | undefined;
   void result.then((ended) => {
-    signal?.removeEventListener('abort', cancel);
-    environment.active.delete(runId);
+    deadlines.clear();
+    runAbort.abort(new Error(`run ${ended.status}`));
+    signal?.removeEventListener('abort', cancelFromSignal);
+    if (environment.active.get(runId) === handle) environment.active.delete(runId);
     stream.end({ type: 'run-end', result: ended });
   });
 
-  const initial = {
-    snapshot: actor.getSnapshot(),
-    persisted: persistWithoutContext(actor),
+  /** Stops the actor once its checkpoints are on disk; the store still holds the run, resumable. */
+  const detach = async (reason: string, onlyParked: boolean) => {
+    await running;
+    await checkpointer?.flushed().catch(() => {});
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status !== 'active' || detached !== undefined) return;
+    if (onlyParked && !parked.has(snapshot.value as RunPhase)) return;
+    detached = reason;
+    actor.stop();
   };
+  const unload = () => detach('unloaded', true);
+
+  // Resolves once the actor has started (or will never start).
+  let markRunning: () => void = () => {};
+  const running = new Promise<void>((resolve) => {
+    markRunning = resolve;
+  });
+  void result.then(() => markRunning());
+  const initial = { snapshot: actor.getSnapshot(), persisted: persistWithoutContext(actor) };
   const started = spec.prepare(initial).then(
     (ready) => {
       prepared = ready;
@@ -166,19 +208,26 @@ export function launchRun(
       actor.subscribe({
         next: (snapshot) => {
           lastContext = snapshot.context ?? lastContext;
+          deadlines.arm(snapshot);
           if (skip) skip = false;
           else writer.observe(snapshot, () => persistWithoutContext(actor));
+          if (environment.unloadParked && parked.has(snapshot.value as RunPhase)) void unload();
         },
         complete: () => {
           const snapshot = actor.getSnapshot();
           if (snapshot.status !== 'done') {
-            // Stopped from outside before it ended: as far as the store knows it is still running
-            // (resumable, as after a crash).
+            // Stopped before it ended: as far as the store knows it is still running or waiting
+            // (resumable, as after a crash). A parked run's result says where it waits.
+            const phase = snapshot.value as RunPhase;
+            if (detached !== undefined && parked.has(phase))
+              return settle(resultOf(runId, snapshot, lastContext, phase as 'paused'));
+            const reason = detached ?? 'actor stopped';
+            const message = `Run '${runId}' was stopped (${reason}); recover() or resume() continues it`;
             const stopped = {
               errorClass: 'cancelled',
               recoverable: true,
-              message: `Run '${runId}' was stopped`,
-              details: {},
+              message,
+              details: { reason },
             } as const;
             return settle(failure(runId, snapshot, lastContext, stopped, 'cancelled'));
           }
@@ -199,11 +248,8 @@ export function launchRun(
       });
       // Start on the next turn of the event loop, so that whoever awaited the launch subscribes first.
       setImmediate(() => {
-        stream.emit({
-          type: 'run-start',
-          input: spec.inputText,
-          ...('resumedFrom' in spec.start ? { resumedFrom: spec.start.resumedFrom } : {}),
-        });
+        const resumedFrom = 'resumedFrom' in spec.start ? { resumedFrom: spec.start.resumedFrom } : {};
+        stream.emit({ type: 'run-start', input: spec.inputText, ...resumedFrom });
         const { headCheckpointId, stepNum } = ready.record;
         if (ready.created && headCheckpointId !== null) {
           emit({
@@ -218,17 +264,38 @@ export function launchRun(
         } catch (error) {
           settle(failure(runId, actor.getSnapshot(), lastContext, toRunError(error, 'internal')));
           return;
+        } finally {
+          markRunning();
         }
-        if (signal?.aborted) cancel();
-        else signal?.addEventListener('abort', cancel, { once: true });
+        // A run restored while waiting asks again: its requests were not answered.
+        const current = actor.getSnapshot();
+        if ('snapshot' in spec.start && current.value === 'waiting_input') {
+          for (const request of current.context.pendingRequests) emit({ type: 'input-request', request });
+        }
+        if (signal?.aborted) cancelFromSignal();
+        else signal?.addEventListener('abort', cancelFromSignal, { once: true });
       });
     },
     (error: unknown) => {
       const code = AgentchartError.isInstance(error) ? error.code : undefined;
-      const runError = toRunError(error, code === 'DUPLICATE_RUN_ID' ? 'invalid_request' : 'store_error');
-      settle(failure(runId, actor.getSnapshot(), lastContext, runError));
+      settle(
+        failure(
+          runId,
+          actor.getSnapshot(),
+          lastContext,
+          toRunError(error, code === 'DUPLICATE_RUN_ID' ? 'invalid_request' : 'store_error'),
+        ),
+      );
     },
   );
+
+  /** The live actor of this run, or (when it was unloaded) of the run loaded again. */
+  const live = async (): Promise<RunHandle | undefined> => {
+    await started;
+    return detached !== undefined ? environment.reload(runId) : undefined;
+  };
+  const ended = () =>
+    new AgentchartError({ code: 'RUN_ENDED', message: `Run '${runId}' has ended`, details: { runId } });
 
   const handle: RunHandle = {
     id: runId,
@@ -248,72 +315,45 @@ export function launchRun(
       }
       return checkpointer.checkpoint(snapshot, persistWithoutContext(actor), label);
     },
+    async pause() {
+      if ((await live()) !== undefined) return;
+      if (actor.getSnapshot().status !== 'active') throw ended();
+      actor.send({ type: 'PAUSE' });
+      await waitFor(actor, (snapshot) => snapshot.value === 'paused' || snapshot.status !== 'active');
+      await checkpointer?.flushed().catch(() => {});
+    },
+    async resume() {
+      const reloaded = await live();
+      if (reloaded !== undefined) return reloaded.resume();
+      if (actor.getSnapshot().status !== 'active') throw ended();
+      actor.send({ type: 'RESUME' });
+    },
+    async cancel(reason = 'cancelled') {
+      const reloaded = await live();
+      if (reloaded !== undefined) return reloaded.cancel(reason);
+      actor.send({ type: 'CANCEL', reason });
+      return result;
+    },
+    async respond(requestId, value) {
+      const reloaded = await live();
+      if (reloaded !== undefined) return reloaded.respond(requestId, value);
+      sendAnswer(actor, environment.registry, requestId, { kind: 'input', value });
+    },
+    async approve(requestId) {
+      const reloaded = await live();
+      if (reloaded !== undefined) return reloaded.approve(requestId);
+      sendAnswer(actor, environment.registry, requestId, { kind: 'approval', approved: true });
+    },
+    async reject(requestId, reason = 'rejected') {
+      const reloaded = await live();
+      if (reloaded !== undefined) return reloaded.reject(requestId, reason);
+      sendAnswer(actor, environment.registry, requestId, { kind: 'approval', approved: false, reason });
+    },
+    unload,
   };
+  detachers.set(handle, (reason) => detach(reason, false));
   environment.active.set(runId, handle);
   return { handle, started };
-}
-
-/** The text of the first user message: what the run was asked. */
-export function inputTextOf(messages: AgentRunInput['messages']): string {
-  const first = messages.find((message) => message.role === 'user');
-  return first === undefined ? '' : textOf(first.content);
-}
-
-function resultOf(runId: string, snapshot: AgentRunSnapshot, lastContext: AgentRunContext): RunResult {
-  const status = snapshot.value as RunStatus;
-  // An actor that errored has no context in its snapshot: report the last one it had.
-  const context = snapshot.context ?? lastContext;
-  const lastAnswer = context.messages.findLast((message) => message.role === 'assistant');
-  return {
-    runId,
-    status,
-    success: status === 'done',
-    output: lastAnswer === undefined ? undefined : textOf(lastAnswer.content),
-    ...(context.error === undefined ? {} : { error: context.error }),
-    usage: { ...context.usage, turns: context.turn },
-  };
-}
-
-function failure(
-  runId: string,
-  snapshot: AgentRunSnapshot,
-  lastContext: AgentRunContext,
-  error: NonNullable<RunResult['error']>,
-  status: RunStatus = 'failed',
-): RunResult {
-  return { ...resultOf(runId, snapshot, lastContext), status, success: false, error };
-}
-
-const inertMachine = agentRunMachine.provide({
-  actors: {
-    modelTurn: fromPromise<ModelTurnOutput, ModelTurnInput>(() => new Promise(() => {})),
-    toolCalls: fromCallback<AgentRunEvent, ToolCallsInput>(() => {}),
-  },
-});
-
-/**
- * Restores and starts the snapshot on a machine whose actors do nothing, and throws
- * `CHECKPOINT_INVALID` if XState cannot: a snapshot that validates can still be one XState chokes on.
- */
-function assertRestorable(snapshot: Record<string, unknown>, input: AgentRunInput): void {
-  let failure: unknown;
-  try {
-    const probe = createActor(inertMachine, { snapshot: snapshot as never, input });
-    probe.subscribe({ error: (error) => (failure ??= error) });
-    probe.start();
-    if (probe.getSnapshot().status === 'error') failure ??= probe.getSnapshot().error;
-    probe.stop();
-  } catch (error) {
-    failure ??= error;
-  }
-  if (failure !== undefined) {
-    const reason = failure instanceof Error ? failure.message : String(failure);
-    throw new AgentchartError({
-      code: 'CHECKPOINT_INVALID',
-      message: `The checkpoint's snapshot cannot be restored: ${reason}`,
-      cause: failure,
-    });
-  }
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

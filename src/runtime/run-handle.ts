@@ -24,4 +24,25 @@ export interface RunHandle extends AsyncIterable<RunEvent> {
    * to find it by. Resolves with its description once it is stored; `RUN_ENDED` after the end.
    */
   checkpoint(label?: CheckpointLabel): Promise<CheckpointMeta>;
+  /**
+   * Pauses the run at once: a model turn in flight is aborted (and asked again on resume; its
+   * tokens are not counted), tool calls in flight finish and are journaled. Resolves once the run is
+   * paused and its checkpoint written. `RUN_ENDED` if it has ended.
+   */
+  pause(): Promise<void>;
+  /** Resumes a paused run where it was (a no-op for a run that is not paused). */
+  resume(): Promise<void>;
+  /** Cancels the run (the first reason wins) and resolves with its result. */
+  cancel(reason?: string): Promise<RunResult>;
+  /** Answers a question (`input` request); `INPUT_INVALID` if the value fails its schema (the run keeps waiting). */
+  respond(requestId: string, value: unknown): Promise<void>;
+  /** Approves a tool call (`approval` request): it runs. */
+  approve(requestId: string): Promise<void>;
+  /** Rejects a tool call (`approval` request): the model is told, with the reason, and the call does not run. */
+  reject(requestId: string, reason?: string): Promise<void>;
+  /**
+   * Drops the run from memory if it is parked (`paused` or `waiting_input`) once its checkpoint is on
+   * disk; `result` then resolves with that status. Answering or resuming loads it again.
+   */
+  unload(): Promise<void>;
 }

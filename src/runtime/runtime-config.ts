@@ -1,10 +1,12 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { z } from 'zod';
 import { AgentchartError } from '../agentchart-error.js';
-import type { RunLimits } from '../machines/agent-run-types.js';
+import type { RunLimits, RunTimeouts } from '../machines/agent-run-types.js';
 import type { ModelClient } from '../model/model-client.js';
+import { claudePrices, type ModelPrice, priceOf } from '../model/prices.js';
 import type { CheckpointStore } from '../persistence/checkpoint-store.js';
 import type { Tool } from '../tools/define-tool.js';
+import type { CancelToken } from './cancel-token.js';
 import type { CheckpointDurability, CheckpointOptions, CheckpointPolicy } from './checkpoint-policy.js';
 import type { CheckpointMigrations } from './load-checkpoint.js';
 
@@ -16,6 +18,16 @@ export interface RuntimeConfig {
   tools?: readonly Tool[];
   systemPrompt?: string;
   limits?: Partial<RunLimits>;
+  /** How long runs, their phases, tool calls and silent model streams may take. */
+  timeouts?: RuntimeTimeouts;
+  /** Prices per model id or id prefix, added to (and overriding) {@link claudePrices}. */
+  prices?: Readonly<Record<string, ModelPrice>>;
+  /**
+   * Drop a run from memory when it parks (`paused` or `waiting_input`, its checkpoint on disk): its
+   * handle's result then resolves with that status, and answering or resuming it loads it again.
+   * Default false.
+   */
+  unloadParked?: boolean;
   /**
    * Where runs and checkpoints are kept. Default: LevelDB in `./.agentchart` (opened on first use,
    * closed by `runtime.close()`). A store you pass is yours to close.
@@ -31,21 +43,35 @@ export interface RuntimeConfig {
   telemetry?: boolean;
 }
 
+/** The `timeouts` of a runtime: {@link RunTimeouts} for every run, and two more. */
+export interface RuntimeTimeouts extends RunTimeouts {
+  /** The timeout of a tool call whose tool sets no `timeoutMs`. */
+  toolMs?: number;
+  /** Abort (and retry) a model stream that sends nothing for this long. */
+  idleStreamMs?: number;
+}
+
 /** What `runtime.start` takes. */
 export interface StartOptions {
   /** The user's message that starts the run. */
   input: string;
   /** The run's id; one is generated when omitted. No two runs of a store share one. */
   runId?: string;
-  /** Aborting it cancels the run: the model stream and tool calls in flight are aborted. */
-  signal?: AbortSignal;
+  /** Cancels the run (a signal's abort, or a token's `cancel`): the model stream and tool calls in flight are aborted. */
+  signal?: AbortSignal | CancelToken;
+  /** This run's total timeout, instead of `timeouts.totalMs`. */
+  timeoutMs?: number;
 }
 
 /** What `runtime.resume` takes. */
 export interface ResumeOptions {
   /** Continue as a new run with this id (even from the run's latest checkpoint). */
   runId?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | CancelToken;
+  /** New limits for the run, over its own (to continue a run that ended with `budget_exceeded`). */
+  limits?: Partial<Omit<RunLimits, 'maxConcurrentToolCalls'>>;
+  /** A new total timeout, from now (to continue a run that ended with a `timeout`). */
+  timeoutMs?: number;
 }
 
 /** What `runtime.recover` takes. */
@@ -64,17 +90,49 @@ const runId = z
   .string()
   .regex(/^[\w.:-]{1,128}$/, 'runId must be 1 to 128 letters, digits, or _ . : -')
   .optional();
+const positiveMs = z.number().positive().optional();
+const signalOrToken = z
+  .custom<AbortSignal | CancelToken>(
+    (value) => value instanceof AbortSignal || (value as CancelToken)?.signal instanceof AbortSignal,
+    'signal must be an AbortSignal or a CancelToken',
+  )
+  .optional();
+const limitsShape = {
+  maxTurns: z.number().int().positive().optional(),
+  maxInputTokens: z.number().int().nonnegative().optional(),
+  maxOutputTokens: z.number().int().nonnegative().optional(),
+  maxTotalTokens: z.number().int().nonnegative().optional(),
+  maxCostUsd: z.number().nonnegative().optional(),
+};
 const configSchema = z.object({
   model: z.custom<ModelClient>(
     (value) => typeof (value as ModelClient)?.stream === 'function',
     'model must be a ModelClient',
   ),
   limits: z
+    .strictObject({ ...limitsShape, maxConcurrentToolCalls: z.number().int().positive().optional() })
+    .optional(),
+  timeouts: z
     .strictObject({
-      maxTurns: z.number().int().positive().optional(),
-      maxConcurrentToolCalls: z.number().int().positive().optional(),
+      totalMs: positiveMs,
+      planMs: positiveMs,
+      actMs: positiveMs,
+      toolMs: positiveMs,
+      idleStreamMs: positiveMs,
     })
     .optional(),
+  prices: z
+    .record(
+      z.string(),
+      z.strictObject({
+        inputPerMTok: z.number().nonnegative(),
+        outputPerMTok: z.number().nonnegative(),
+        cacheWritePerMTok: z.number().nonnegative(),
+        cacheReadPerMTok: z.number().nonnegative(),
+      }),
+    )
+    .optional(),
+  unloadParked: z.boolean().optional(),
   store: z
     .custom<CheckpointStore>(
       (value) => typeof (value as CheckpointStore)?.appendCheckpoint === 'function',
@@ -102,9 +160,15 @@ const configSchema = z.object({
 const startSchema = z.object({
   input: z.string().min(1, 'input must be a non-empty string'),
   runId,
-  signal: z.instanceof(AbortSignal).optional(),
+  signal: signalOrToken,
+  timeoutMs: positiveMs,
 });
-const resumeSchema = z.object({ runId, signal: z.instanceof(AbortSignal).optional() });
+const resumeSchema = z.object({
+  runId,
+  signal: signalOrToken,
+  limits: z.strictObject(limitsShape).optional(),
+  timeoutMs: positiveMs,
+});
 const statuses = z.enum(['active', 'paused', 'waiting_input', 'done', 'failed', 'cancelled']);
 const checkpointQuerySchema = z.strictObject({
   runId: z.string().optional(),
@@ -136,6 +200,10 @@ export function parseQuery<T>(kind: 'checkpoints.list' | 'runs.list' | 'run.chec
 /** The runtime's settings, validated, with the defaults filled in. */
 export interface RuntimeSettings {
   limits: RunLimits;
+  timeouts: RuntimeTimeouts;
+  /** The price of the runtime's model, if the table has one. */
+  price: ModelPrice | undefined;
+  unloadParked: boolean;
   policy: CheckpointPolicy;
   durability: CheckpointDurability;
   migrations: CheckpointMigrations;
@@ -145,11 +213,19 @@ export interface RuntimeSettings {
 export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
   const parsed = configSchema.safeParse(config);
   if (!parsed.success) throw invalid('createRuntime config', parsed.error);
-  const given = Object.fromEntries(
-    Object.entries(config.limits ?? {}).filter(([, value]) => value !== undefined),
-  );
+  const limits = { ...defaultLimits, ...defined(config.limits ?? {}) };
+  const price = priceOf(config.model.modelId, { ...claudePrices, ...config.prices });
+  if (limits.maxCostUsd !== undefined && price === undefined) {
+    throw new AgentchartError({
+      code: 'INVALID_ARGUMENT',
+      message: `limits.maxCostUsd needs the price of model '${config.model.modelId}': add it to createRuntime({ prices })`,
+    });
+  }
   return {
-    limits: { ...defaultLimits, ...given },
+    limits,
+    timeouts: defined(config.timeouts ?? {}),
+    price,
+    unloadParked: config.unloadParked === true,
     policy: config.checkpoint?.policy ?? 'every-step',
     durability: config.checkpoint?.durability ?? 'sync',
     migrations: config.migrations ?? {},
@@ -176,4 +252,9 @@ function invalid(what: string, error: z.ZodError): AgentchartError {
     message: `Invalid ${what}:\n${z.prettifyError(error)}`,
     details: { issues: error.issues.map(({ path, message }) => ({ path, message })) },
   });
+}
+
+/** The object without its undefined fields (so that spreading it does not unset defaults). */
+export function defined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }

@@ -30,6 +30,7 @@ describe('createRunEventStream', () => {
         cacheCreationInputTokens: 0,
         cacheReadInputTokens: 0,
         turns: 1,
+        costUsd: 0,
       },
     };
     stream.end({ type: 'run-end', result });

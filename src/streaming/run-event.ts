@@ -1,5 +1,6 @@
 import type { AgentchartErrorCode } from '../agentchart-error.js';
 import type { Usage } from '../model/usage.js';
+import type { PendingRequest } from '../pending-request.js';
 import type { ErrorClass } from '../run-error.js';
 import type { RunResult } from '../run-result.js';
 
@@ -51,7 +52,15 @@ export type RunEventBody =
     }
   | { type: 'retry'; turn: number; attempt: number; delayMs: number; errorClass: ErrorClass; message: string }
   | { type: 'checkpoint'; checkpointId: string; stepNum: number; phase: RunPhase }
-  | { type: 'usage'; turn: number; turnUsage: Usage; totalUsage: Usage }
+  | {
+      type: 'usage';
+      turn: number;
+      turnUsage: Usage;
+      totalUsage: Usage;
+      turnCostUsd: number;
+      totalCostUsd: number;
+    }
+  | { type: 'input-request'; request: PendingRequest }
   | { type: 'paused'; from: RunPhase }
   | { type: 'resumed'; to: RunPhase }
   | { type: 'telemetry'; name: string; durationMs: number; attributes: Record<string, string | number> }

@@ -16,6 +16,9 @@ export interface ToolExecutionContext {
   runId: string;
 }
 
+/** Decides from a call's input whether it needs approval. (Declared as a method, so that tools of any input fit `Tool`.) */
+export type ApprovalRule<Input> = { decide(input: Input): boolean }['decide'];
+
 /** What {@link defineTool} takes. */
 export interface ToolDefinition<Input, Output> {
   /** The name the model calls the tool by: letters, digits, `_` and `-`, at most 64 characters. */
@@ -26,12 +29,19 @@ export interface ToolDefinition<Input, Output> {
   execute(input: Input, context: ToolExecutionContext): Promise<Output> | Output;
   /** Abort the call and report a timeout to the model after this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * Ask a human before running a call: always (`true`) or when the predicate says so for the call's
+   * (valid) input. The run waits in `waiting_input` until the call is approved or rejected.
+   */
+  needsApproval?: boolean | ApprovalRule<Input>;
 }
 
 /** A tool ready to give to a runtime. Create it with {@link defineTool}. */
 export interface Tool<Input = unknown, Output = unknown> extends ToolDefinition<Input, Output> {
   /** The tool as the model is told about it (with the JSON schema made from `input`). */
   readonly spec: ToolSpec;
+  /** Set on tools a human answers (`askUser`): the schema the answer must match. */
+  readonly answer?: z.ZodType;
 }
 
 const toolName = /^[a-zA-Z0-9_-]{1,64}$/;

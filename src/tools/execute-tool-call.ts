@@ -8,13 +8,14 @@ export type ToolCallOutcome = { ok: true; output: unknown } | { ok: false; error
 
 /**
  * Runs one tool call: finds the tool, validates the model's arguments, and executes it under the
- * run's signal and the tool's timeout. Never throws: every failure is an outcome for the model.
+ * run's signal and the tool's timeout (or the default one). Never throws: every failure is an outcome for the model.
  */
 export async function executeToolCall(
   call: ToolCallBlock,
   registry: ToolRegistry,
   runId: string,
   runSignal: AbortSignal,
+  defaultTimeoutMs?: number,
 ): Promise<ToolCallOutcome> {
   const tool = registry.get(call.toolName);
   if (tool === undefined) {
@@ -39,14 +40,15 @@ export async function executeToolCall(
         runId,
       }),
     );
+    const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
     const stop = new Promise<never>((_, reject) => {
-      if (tool.timeoutMs !== undefined) {
-        const message = `Tool '${call.toolName}' timed out after ${tool.timeoutMs} ms`;
+      if (timeoutMs !== undefined) {
+        const message = `Tool '${call.toolName}' timed out after ${timeoutMs} ms`;
         timer = setTimeout(() => {
           const error = new AgentchartError({ code: 'TOOL_TIMEOUT', message, details: toolDetails(call) });
           controller.abort(error);
           reject(error);
-        }, tool.timeoutMs);
+        }, timeoutMs);
       }
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
