@@ -8,8 +8,9 @@ export type {
   AgentRunContext,
   AgentRunEvent,
   AgentRunInput,
-  PendingRequest,
+  RunDeadlines,
   RunLimits,
+  RunTimeouts,
 } from './machines/agent-run-types.js';
 export {
   type ContentBlock,
@@ -31,7 +32,9 @@ export type {
   StopReason,
   ToolSpec,
 } from './model/model-client.js';
+export { claudePrices, costOf, type ModelPrice, priceOf } from './model/prices.js';
 export { addUsage, emptyUsage, type Usage } from './model/usage.js';
+export type { PendingRequest, RequestAnswer } from './pending-request.js';
 export {
   type CheckpointEnvelope,
   type CheckpointMeta,
@@ -50,6 +53,7 @@ export { createKeyValueStore, type KeyValueStoreOptions } from './persistence/ke
 export { memoryStore } from './persistence/memory-store.js';
 export type { ErrorClass, RunError } from './run-error.js';
 export type { RunResult, RunStatus, RunUsage } from './run-result.js';
+export { type CancelToken, createCancelToken } from './runtime/cancel-token.js';
 export type {
   CheckpointDurability,
   CheckpointOptions,
@@ -59,16 +63,19 @@ export type { CheckpointLabel } from './runtime/checkpointer.js';
 export { createRuntime, type Runtime } from './runtime/create-runtime.js';
 export type { CheckpointMigrations, ResumeSource } from './runtime/load-checkpoint.js';
 export type { AgentRunActor, RunHandle } from './runtime/run-handle.js';
+export type { RunStatusInfo } from './runtime/run-status.js';
 export {
   defaultLimits,
   defaultStorePath,
   type RecoverOptions,
   type ResumeOptions,
   type RuntimeConfig,
+  type RuntimeTimeouts,
   type StartOptions,
 } from './runtime/runtime-config.js';
 export type { RunEvent, RunEventBase, RunEventBody, RunEventOf, RunPhase } from './streaming/run-event.js';
 export { toAsyncIterable } from './streaming/to-async-iterable.js';
+export { type AskUserOptions, askUser } from './tools/ask-user.js';
 export {
   defineTool,
   type Tool,

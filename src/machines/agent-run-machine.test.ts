@@ -54,7 +54,7 @@ describe('agentRunMachine', () => {
     expect(json).toContain('"src":"modelTurn"');
     expect(json).toContain('"src":"toolCalls"');
     expect(Object.keys(agentRunMachine.states).sort()).toEqual(
-      ['act', 'cancelled', 'done', 'failed', 'observe', 'paused', 'plan', 'waiting_input'].sort(),
+      ['act', 'cancelled', 'done', 'failed', 'observe', 'paused', 'plan', 'start', 'waiting_input'].sort(),
     );
   });
 

@@ -84,6 +84,8 @@ export const agentRunMachine = setup({
     overBudget: ({ context }) => budgetOverrun(context) !== undefined,
     pausedIn: ({ context }, params: { phase: Paused }) => context.pausedFrom === params.phase,
     requestsAnswered: ({ context }) => context.pendingRequests.length === 0,
+    hasPendingRequests: ({ context }) => context.pendingRequests.length > 0,
+    hasPendingToolCalls: ({ context }) => context.pendingToolCalls.length > 0,
   },
   actions: {
     emitPhase: emit((_, params: { phase: RunPhase; turn: number }) => ({
@@ -239,13 +241,21 @@ export const agentRunMachine = setup({
 }).createMachine({
   id: 'agentRun',
   context: ({ input }) => initialContext(input),
-  initial: 'plan',
+  initial: 'start',
   on: {
     CANCEL: { target: '.cancelled', actions: 'cancel' },
     FAIL: { target: '.failed', actions: 'recordFailure' },
     TIMEOUT: { target: '.failed', actions: 'timeOut' },
   },
   states: {
+    // A new run plans; a run continued from a context (after a budget or a timeout) picks up where it was.
+    start: {
+      always: [
+        { guard: 'hasPendingRequests', target: 'waiting_input' },
+        { guard: 'hasPendingToolCalls', target: 'act' },
+        { target: 'plan' },
+      ],
+    },
     plan: {
       entry: [
         { type: 'emitPhase', params: ({ context }) => ({ phase: 'plan', turn: context.turn + 1 }) },

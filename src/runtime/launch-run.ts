@@ -61,8 +61,12 @@ export interface RunSpec {
   runId: string;
   /** The text of the run's first user message. */
   inputText: string;
+  /**
+   * A new run (`input`), a run continued from its context after it ended (`input.context`, with
+   * `resumedFrom`), or a restored one (`snapshot`).
+   */
   start:
-    | { input: AgentRunInput }
+    | { input: AgentRunInput; resumedFrom?: string }
     | { input: AgentRunInput; snapshot: Record<string, unknown>; resumedFrom: string };
   /**
    * The store work to do before the run starts: creating its record with its first checkpoint (made
@@ -203,8 +207,9 @@ export function launchRun(
         },
       });
       checkpointer = writer;
-      // The state the run starts in is stored already (its first checkpoint, or the one it resumes).
-      let skip = true;
+      // The state the run starts in is stored already (its first checkpoint, or the one it resumes),
+      // unless it continues after its end: that state is new.
+      let skip = 'snapshot' in spec.start || spec.start.input.context === undefined;
       actor.subscribe({
         next: (snapshot) => {
           lastContext = snapshot.context ?? lastContext;
@@ -248,7 +253,8 @@ export function launchRun(
       });
       // Start on the next turn of the event loop, so that whoever awaited the launch subscribes first.
       setImmediate(() => {
-        const resumedFrom = 'resumedFrom' in spec.start ? { resumedFrom: spec.start.resumedFrom } : {};
+        const resumedFrom =
+          spec.start.resumedFrom === undefined ? {} : { resumedFrom: spec.start.resumedFrom };
         stream.emit({ type: 'run-start', input: spec.inputText, ...resumedFrom });
         const { headCheckpointId, stepNum } = ready.record;
         if (ready.created && headCheckpointId !== null) {

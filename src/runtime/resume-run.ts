@@ -28,10 +28,10 @@ export async function resumeRun(
   from: ResumeSource,
   options: ResumeOptions,
 ): Promise<RunHandle> {
-  let envelope = await loadCheckpoint(from, store, migrations);
+  const envelope = await loadCheckpoint(from, store, migrations);
   const headId = envelope.id;
   const continuation = isTerminal(envelope.phase);
-  if (continuation) envelope = await lastStepBefore(envelope, store, migrations);
+  if (continuation) assertContinuable(envelope);
   const existing = await store.getRun(envelope.runId);
   const continues =
     options.runId === undefined && (existing === undefined || existing.headCheckpointId === headId);
@@ -43,20 +43,16 @@ export async function resumeRun(
       details: { runId },
     });
   }
-  const context = withOptions(
-    { ...envelope.context, runId },
-    options,
-    continuation ? (envelope.phase as 'plan' | 'act') : undefined,
-  );
+  const context = withOptions({ ...envelope.context, runId }, options, continuation);
   const { messages, limits } = context;
+  const input = { runId, messages, limits, ...(continuation ? { context } : {}) };
   const { handle, started } = launchRun(environment, {
     runId,
     inputText: inputTextOf(messages),
-    start: {
-      input: { runId, messages, limits },
-      snapshot: expandSnapshot(envelope.snapshot, context),
-      resumedFrom: headId,
-    },
+    // A run that ended on a budget or a timeout starts again from its context, where it was.
+    start: continuation
+      ? { input, resumedFrom: headId }
+      : { input, snapshot: expandSnapshot(envelope.snapshot, context), resumedFrom: headId },
     prepare: async ({ snapshot, persisted }) => {
       if (continues && existing !== undefined) return { store, record: existing, created: false };
       // A checkpoint from elsewhere (a file, another store) becomes its run's first here; an older
@@ -78,56 +74,36 @@ export async function resumeRun(
   return handle;
 }
 
-/** The last live checkpoint before a run's end, if the run ended in a way that can be continued. */
-async function lastStepBefore(
-  end: CheckpointEnvelope,
-  store: CheckpointStore,
-  migrations: CheckpointMigrations,
-): Promise<CheckpointEnvelope> {
+/** Refuses to continue a run that ended for good (done, cancelled, or failed in a way more limits would not fix). */
+function assertContinuable(end: CheckpointEnvelope): void {
   const error = end.context.error;
-  if (
-    end.phase !== 'failed' ||
-    error?.recoverable !== true ||
-    !continuable.has(error.errorClass) ||
-    end.parentId === null
-  ) {
+  if (end.phase !== 'failed' || error?.recoverable !== true || !continuable.has(error.errorClass)) {
     throw new AgentchartError({
       code: 'RUN_ENDED',
       message: `Checkpoint '${end.id}' is the end of its run (${end.phase}${error ? `: ${error.errorClass}` : ''}); there is nothing to resume`,
       details: { checkpointId: end.id, status: end.status },
     });
   }
-  const previous = await loadCheckpoint(end.parentId, store, migrations);
-  if (isTerminal(previous.phase))
-    throw new AgentchartError({
-      code: 'CHECKPOINT_INVALID',
-      message: `Checkpoint '${previous.id}' before '${end.id}' is terminal too`,
-    });
-  return previous;
 }
 
 /**
  * The context with the resume options applied: raised limits, and a new total deadline from now.
- * A run continued after its end (`phase` given) also gets a fresh deadline for the phase it
- * restarts in; otherwise deadlines stay as they were, and one that has passed fires at once.
+ * Other deadlines stay as they were, so that one that has passed fires at once; a run continued
+ * after its end (`continued`) enters its phase again, which sets that phase's deadline anew.
  */
-function withOptions(
-  context: AgentRunContext,
-  options: ResumeOptions,
-  phase: 'plan' | 'act' | undefined,
-): AgentRunContext {
-  const now = Date.now();
+function withOptions(context: AgentRunContext, options: ResumeOptions, continued: boolean): AgentRunContext {
   const timeouts =
     options.timeoutMs === undefined ? context.timeouts : { ...context.timeouts, totalMs: options.timeoutMs };
-  const deadlines = { ...context.deadlines };
-  if (options.timeoutMs !== undefined) deadlines.total = now + options.timeoutMs;
-  if (phase === 'plan' && timeouts.planMs !== undefined) deadlines.plan = now + timeouts.planMs;
-  if (phase === 'act' && timeouts.actMs !== undefined) deadlines.act = now + timeouts.actMs;
+  const deadlines = continued
+    ? { ...(context.deadlines.total === undefined ? {} : { total: context.deadlines.total }) }
+    : { ...context.deadlines };
+  if (options.timeoutMs !== undefined) deadlines.total = Date.now() + options.timeoutMs;
+  const limits = { ...context.limits, ...defined(options.limits ?? {}) };
   return {
     ...context,
-    limits: { ...context.limits, ...defined(options.limits ?? {}) },
+    limits,
     timeouts,
     deadlines,
-    error: undefined,
+    ...(continued ? { error: undefined, pausedFrom: undefined } : {}),
   };
 }
