@@ -277,6 +277,16 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it("takes the idle-stream timeout from the runtime's timeouts.idleStreamMs", async () => {
+    server = await startFakeAnthropicServer([{ text: 'stalls', stallAfterEvents: 3 }, { text: 'Unstuck.' }]);
+    const model = anthropicModel({ baseURL: server.url, apiKey: 'test-key', retryBaseDelayMs: 1 });
+    runtime = createRuntime({ store: memoryStore(), model, timeouts: { idleStreamMs: 100 } });
+    const run = runtime.start({ input: 'Hi' });
+    const events = await collect(run);
+    expect(ofType(events, 'retry')).toMatchObject([{ errorClass: 'stream_stalled' }]);
+    expect((await run.result).output).toBe('Unstuck.');
+  });
+
   it('streams thinking deltas and sends the thinking block back with its signature', async () => {
     const { server, runtime } = await setUp(
       [
