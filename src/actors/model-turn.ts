@@ -1,4 +1,7 @@
-import { fromPromise } from 'xstate';
+import { type ActorSystem, fromPromise } from 'xstate';
+
+type AnyActorSystem = ActorSystem<any>;
+
 import { AgentchartError } from '../agentchart-error.js';
 import type { ModelTurnInput, ModelTurnOutput } from '../machines/agent-run-types.js';
 import { type ToolCallBlock, toolCallsOf } from '../model/message.js';
@@ -10,7 +13,7 @@ import type { RunEventSink } from './run-event-sink.js';
 /** What the model-turn logic needs beyond its input. */
 export interface ModelTurnDependencies {
   model: ModelClient;
-  system: string | undefined;
+  systemPrompt: string | undefined;
   tools: readonly ToolSpec[];
   emit: RunEventSink;
   telemetry: boolean;
@@ -25,16 +28,22 @@ export interface ModelTurnDependencies {
 /**
  * The `modelTurn` actor: streams one turn of the model, sends its deltas and tool calls to the
  * run's events as they arrive, and resolves with the turn's content, stop reason and usage. It is
- * safe to start again (a restored run re-requests the turn).
+ * safe to start again (a restored run re-requests the turn). `resolve` gives the dependencies of the
+ * run the actor belongs to (one machine serves every run of a runtime).
  */
-export function createModelTurnLogic(dependencies: ModelTurnDependencies) {
-  const { model, system, tools, emit, telemetry, price, requestsFor, idleTimeoutMs } = dependencies;
-  return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal }) => {
+export function createModelTurnLogic(resolve: (system: AnyActorSystem) => ModelTurnDependencies) {
+  return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal, system: actorSystem }) => {
+    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, idleTimeoutMs } =
+      resolve(actorSystem);
     const { turn } = input;
     const startedAt = performance.now();
     let firstTokenAt: number | undefined;
     let finish: ModelFinishPart | undefined;
-    const request = { messages: input.messages, tools, ...(system === undefined ? {} : { system }) };
+    const request = {
+      messages: input.messages,
+      tools,
+      ...(systemPrompt === undefined ? {} : { system: systemPrompt }),
+    };
     const options = idleTimeoutMs === undefined ? { signal } : { signal, idleTimeoutMs };
     for await (const part of model.stream(request, options)) {
       switch (part.type) {

@@ -1,4 +1,7 @@
-import { fromCallback } from 'xstate';
+import { type ActorSystem, fromCallback } from 'xstate';
+
+type AnyActorSystem = ActorSystem<any>;
+
 import type { AgentRunEvent, ToolCallsInput } from '../machines/agent-run-types.js';
 import type { ToolCallBlock, ToolResultBlock } from '../model/message.js';
 import { toRunError } from '../run-error.js';
@@ -42,12 +45,14 @@ export interface ToolJournal {
  * again. Stopping the actor (a pause) lets the calls in flight finish and be journaled; cancelling
  * the run aborts them.
  */
-export function createToolCallsLogic(dependencies: ToolCallsDependencies) {
-  const { registry, runId, maxConcurrency, emit, telemetry, beforeEffect, journal, runSignal, inFlight } =
-    dependencies;
-
+export function createToolCallsLogic(resolve: (system: AnyActorSystem) => ToolCallsDependencies) {
   /** Executes a call and journals its result; undefined if the run was cancelled meanwhile. */
-  async function execute(call: ToolCallBlock, turn: number): Promise<ToolResultBlock | undefined> {
+  async function execute(
+    dependencies: ToolCallsDependencies,
+    call: ToolCallBlock,
+    turn: number,
+  ): Promise<ToolResultBlock | undefined> {
+    const { registry, runId, emit, telemetry, journal, runSignal } = dependencies;
     const { toolCallId, toolName } = call;
     const startedAt = performance.now();
     const outcome = await executeToolCall(call, registry, runId, runSignal, dependencies.defaultTimeoutMs);
@@ -65,7 +70,9 @@ export function createToolCallsLogic(dependencies: ToolCallsDependencies) {
     return result;
   }
 
-  return fromCallback<AgentRunEvent, ToolCallsInput>(({ input, sendBack }) => {
+  return fromCallback<AgentRunEvent, ToolCallsInput>(({ input, sendBack, system }) => {
+    const dependencies = resolve(system);
+    const { maxConcurrency, emit, beforeEffect, journal, runSignal, inFlight } = dependencies;
     let stopped = false;
     const queue = input.calls.filter((call) => !inFlight.has(call.toolCallId));
     const running = input.calls.filter((call) => inFlight.has(call.toolCallId));
@@ -92,7 +99,7 @@ export function createToolCallsLogic(dependencies: ToolCallsDependencies) {
         });
         return report(recorded);
       }
-      const execution = execute(call, input.turn);
+      const execution = execute(dependencies, call, input.turn);
       inFlight.set(toolCallId, execution);
       try {
         report(await execution);

@@ -1,6 +1,6 @@
 import { createActor, type InspectionEvent, type Observer, waitFor } from 'xstate';
-import { createModelTurnLogic } from '../actors/model-turn.js';
-import { createToolCallsLogic } from '../actors/tool-calls.js';
+import { createModelTurnLogic, type ModelTurnDependencies } from '../actors/model-turn.js';
+import { createToolCallsLogic, type ToolCallsDependencies } from '../actors/tool-calls.js';
 import { AgentchartError } from '../agentchart-error.js';
 import { agentRunMachine } from '../machines/agent-run-machine.js';
 import type { AgentRunInput, RunLimits } from '../machines/agent-run-types.js';
@@ -81,6 +81,31 @@ export interface RunSpec {
 
 const parked = new Set<RunPhase>(['paused', 'waiting_input']);
 
+/** What the actors of one run need: its event sink, journal, signals. Found by the run's actor system. */
+interface RunDependencies {
+  modelTurn: ModelTurnDependencies;
+  toolCalls: ToolCallsDependencies;
+}
+const runDependencies = new WeakMap<object, RunDependencies>();
+const dependenciesOf = (system: object): RunDependencies => {
+  const found = runDependencies.get(system);
+  if (found === undefined)
+    throw new Error('agentchart: an actor ran outside of a run launched by its runtime');
+  return found;
+};
+
+/**
+ * The statechart with its actors, made once for all runs (making a machine resolves its whole
+ * definition: too much to do for every run). The actors find their run's dependencies by the actor
+ * system they run in.
+ */
+const runMachine = agentRunMachine.provide({
+  actors: {
+    modelTurn: createModelTurnLogic((system) => dependenciesOf(system).modelTurn),
+    toolCalls: createToolCallsLogic((system) => dependenciesOf(system).toolCalls),
+  },
+});
+
 /** How the runtime stops a live run without ending it (when it closes): by handle. */
 const detachers = new WeakMap<RunHandle, (reason: string) => Promise<void>>();
 
@@ -120,41 +145,44 @@ export function launchRun(
     if (prepared === undefined) throw new Error('the run started before its store was ready');
     return prepared.store;
   };
-  const machine = agentRunMachine.provide({
-    actors: {
-      modelTurn: createModelTurnLogic({
-        model: environment.model,
-        system: environment.systemPrompt,
-        tools: environment.registry.specs,
-        emit,
-        telemetry: environment.telemetry,
-        price: environment.price,
-        requestsFor: (calls) => requestsFor(calls, environment.registry),
-        idleTimeoutMs: environment.timeouts.idleStreamMs,
-      }),
-      toolCalls: createToolCallsLogic({
-        registry: environment.registry,
-        runId,
-        maxConcurrency: environment.limits.maxConcurrentToolCalls,
-        emit,
-        telemetry: environment.telemetry,
-        beforeEffect,
-        journal: {
-          get: (toolCallId) => store().getToolResult(runId, toolCallId),
-          put: (result) => store().putToolResult(runId, result),
-        },
-        runSignal: runAbort.signal,
-        defaultTimeoutMs: environment.timeouts.toolMs,
-        inFlight: new Map<string, Promise<ToolResultBlock | undefined>>(),
-      }),
+  const dependencies: RunDependencies = {
+    modelTurn: {
+      model: environment.model,
+      systemPrompt: environment.systemPrompt,
+      tools: environment.registry.specs,
+      emit,
+      telemetry: environment.telemetry,
+      price: environment.price,
+      requestsFor: (calls) => requestsFor(calls, environment.registry),
+      idleTimeoutMs: environment.timeouts.idleStreamMs,
     },
-  });
+    toolCalls: {
+      registry: environment.registry,
+      runId,
+      maxConcurrency: environment.limits.maxConcurrentToolCalls,
+      emit,
+      telemetry: environment.telemetry,
+      beforeEffect,
+      journal: {
+        get: (toolCallId) => store().getToolResult(runId, toolCallId),
+        put: (result) => store().putToolResult(runId, result),
+      },
+      runSignal: runAbort.signal,
+      defaultTimeoutMs: environment.timeouts.toolMs,
+      inFlight: new Map<string, Promise<ToolResultBlock | undefined>>(),
+    },
+  };
   const inspect = environment.inspect === undefined ? {} : { inspect: environment.inspect };
   if ('snapshot' in spec.start) assertRestorable(spec.start.snapshot, spec.start.input);
   const actor =
     'snapshot' in spec.start
-      ? createActor(machine, { input: spec.start.input, snapshot: spec.start.snapshot as never, ...inspect })
-      : createActor(machine, { input: spec.start.input, ...inspect });
+      ? createActor(runMachine, {
+          input: spec.start.input,
+          snapshot: spec.start.snapshot as never,
+          ...inspect,
+        })
+      : createActor(runMachine, { input: spec.start.input, ...inspect });
+  runDependencies.set(actor.system, dependencies);
   let lastContext = actor.getSnapshot().context;
   actor.on('*', (event) => stream.emit(event));
   const deadlines = createDeadlineTimer((limit, phase) => actor.send({ type: 'TIMEOUT', limit, phase }));
