@@ -1,6 +1,4 @@
-import { type ActorSystem, fromPromise } from 'xstate';
-
-type AnyActorSystem = ActorSystem<any>;
+import { fromPromise } from 'xstate';
 
 import { AgentchartError } from '../agentchart-error.js';
 import type { ModelTurnInput, ModelTurnOutput } from '../machines/agent-run-types.js';
@@ -31,7 +29,7 @@ export interface ModelTurnDependencies {
  * safe to start again (a restored run re-requests the turn). `resolve` gives the dependencies of the
  * run the actor belongs to (one machine serves every run of a runtime).
  */
-export function createModelTurnLogic(resolve: (system: AnyActorSystem) => ModelTurnDependencies) {
+export function createModelTurnLogic(resolve: (actorSystem: object) => ModelTurnDependencies) {
   return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal, system: actorSystem }) => {
     const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, idleTimeoutMs } =
       resolve(actorSystem);

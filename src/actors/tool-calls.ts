@@ -1,6 +1,4 @@
-import { type ActorSystem, fromCallback } from 'xstate';
-
-type AnyActorSystem = ActorSystem<any>;
+import { fromCallback } from 'xstate';
 
 import type { AgentRunEvent, ToolCallsInput } from '../machines/agent-run-types.js';
 import type { ToolCallBlock, ToolResultBlock } from '../model/message.js';
@@ -45,7 +43,7 @@ export interface ToolJournal {
  * again. Stopping the actor (a pause) lets the calls in flight finish and be journaled; cancelling
  * the run aborts them.
  */
-export function createToolCallsLogic(resolve: (system: AnyActorSystem) => ToolCallsDependencies) {
+export function createToolCallsLogic(resolve: (actorSystem: object) => ToolCallsDependencies) {
   /** Executes a call and journals its result; undefined if the run was cancelled meanwhile. */
   async function execute(
     dependencies: ToolCallsDependencies,
