@@ -72,6 +72,15 @@ describe('examples', () => {
     expect(stdout).toContain('Bookings made: 4 for 4 cities');
   });
 
+  it('approval asks the user, refuses a bad answer, and takes an approval after a restart', async () => {
+    const { stdout } = await runExample('examples/approval.ts');
+    expect(stdout).toContain('[input] Which invoice should I pay?');
+    expect(stdout).toContain('refused answer: INPUT_INVALID');
+    expect(stdout).toContain('the run is waiting_input in the store');
+    expect(stdout).toContain('pay_invoice -> {"invoice":"INV-7","amountEur":950,"status":"paid"}');
+    expect(stdout).toMatch(/Invoice INV-7 \(950 EUR\) is paid\. \(status: done, turns: 3, cost: \$0\.0\d+\)/);
+  });
+
   it('inspect relays the run to a local inspector page', async () => {
     const port = await freePort();
     const { stdout } = await runExample('examples/inspect.ts', {
