@@ -40,6 +40,7 @@ export function initialContext({
     toolResults: [],
     pendingRequests: [],
     pausedFrom: undefined,
+    settings: {},
     error: undefined,
   };
 }

@@ -60,7 +60,18 @@ export interface AgentRunContext {
   pendingRequests: PendingRequest[];
   /** The phase to return to when a paused run resumes. */
   pausedFrom: 'plan' | 'act' | 'waiting_input' | undefined;
+  /** What this run does differently from its runtime (a fork's changes): kept with it, so a restore keeps them. */
+  settings: RunSettings;
   error: RunError | undefined;
+}
+
+/** A run's own system prompt, model and tools, when they differ from its runtime's. */
+export interface RunSettings {
+  systemPrompt?: string;
+  /** The id of the model (the runtime's `model`, or one of its `models`). */
+  modelId?: string;
+  /** The names of the runtime's tools the run may use. */
+  toolNames?: string[];
 }
 
 /** What a run starts from: a new conversation, or (to continue a run) a whole context. */

@@ -94,6 +94,11 @@ export const contextWithoutMessagesSchema = z.strictObject({
     }),
   ),
   pausedFrom: z.enum(['plan', 'act', 'waiting_input']).optional(),
+  settings: z.strictObject({
+    systemPrompt: z.string().optional(),
+    modelId: z.string().optional(),
+    toolNames: z.array(z.string()).optional(),
+  }),
   error: z
     .strictObject({
       errorClass: z.enum(errorClasses),
@@ -130,7 +135,7 @@ const snapshotSchema = z
 const metaShape = {
   version: z.literal(checkpointEnvelopeVersion),
   id: z.string().min(1),
-  runId: z.string().min(1),
+  runId: z.string().regex(/^[\w.:-]{1,128}$/, 'runId must be 1 to 128 letters, digits, or _ . : -'),
   parentId: z.string().nullable(),
   forkOf: z.string().nullable(),
   stepNum: count,
@@ -144,7 +149,15 @@ const metaShape = {
 };
 
 /** A checkpoint's description, as `checkpoints.list` returns it. */
-export const checkpointMetaSchema = z.strictObject({ ...metaShape, messageCount: count });
+export const checkpointMetaSchema = z.strictObject({
+  ...metaShape,
+  messageCount: count,
+  /** Model turns the run had taken, its usage and cost, and a line about its last message. */
+  turn: count,
+  usage,
+  costUsd: z.number().nonnegative(),
+  summary: z.string(),
+});
 
 /** A checkpoint as it is exported and resumed: the run's whole state, self-contained. */
 export const checkpointEnvelopeSchema = z
@@ -175,7 +188,8 @@ export type CheckpointStatus = (typeof statuses)[number];
 /** A checkpoint's description, without the run's state. */
 export type CheckpointMeta = z.infer<typeof checkpointMetaSchema>;
 /** A whole checkpoint: its description, the run's context and the XState snapshot. */
-export interface CheckpointEnvelope extends Omit<CheckpointMeta, 'messageCount'> {
+export interface CheckpointEnvelope
+  extends Omit<CheckpointMeta, 'messageCount' | 'turn' | 'usage' | 'costUsd' | 'summary'> {
   context: AgentRunContext;
   /** The XState persisted snapshot, without its context (above) and without the model turn's input messages. */
   snapshot: Record<string, unknown> & {
@@ -183,6 +197,39 @@ export interface CheckpointEnvelope extends Omit<CheckpointMeta, 'messageCount'>
     status: string;
     children: Record<string, { src: string; snapshot: Record<string, unknown>; syncSnapshot?: boolean }>;
   };
+}
+
+/** The description of a checkpoint, from its envelope. */
+export function metaOf(envelope: CheckpointEnvelope): CheckpointMeta {
+  const { context, snapshot: _, ...described } = envelope;
+  const { messages, turn, usage, costUsd } = context;
+  return {
+    ...described,
+    messageCount: messages.length,
+    turn,
+    usage,
+    costUsd,
+    summary: summaryOf(messages.at(-1)),
+  };
+}
+
+/** One line about a message: its text, or the tool calls or results it carries. */
+function summaryOf(message: CheckpointEnvelope['context']['messages'][number] | undefined): string {
+  if (message === undefined) return '';
+  const parts = message.content.map((block) => {
+    switch (block.type) {
+      case 'text':
+        return block.text;
+      case 'tool-call':
+        return `-> ${block.toolName}(${JSON.stringify(block.input)})`;
+      case 'tool-result':
+        return `<- ${block.toolName}: ${typeof block.output === 'string' ? block.output : JSON.stringify(block.output)}`;
+      default:
+        return '';
+    }
+  });
+  const line = `${message.role}: ${parts.filter(Boolean).join(' ')}`.replace(/\s+/g, ' ');
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
 
 /**

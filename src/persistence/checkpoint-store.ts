@@ -69,6 +69,8 @@ export interface CheckpointStore {
   listCheckpoints(query?: CheckpointQuery): Promise<CheckpointMeta[]>;
   /** Deletes a checkpoint (its messages stay: other checkpoints share them). False if there was none. */
   deleteCheckpoint(checkpointId: string): Promise<boolean>;
+  /** The runs started from checkpoints of this run (forks, resumes of older points), with the checkpoint each started from. */
+  listForks(runId: string): Promise<{ runId: string; forkOf: string }[]>;
   /** The journal of tool calls: a result recorded here is never executed again for that run. */
   getToolResult(runId: string, toolCallId: string): Promise<ToolResultBlock | undefined>;
   putToolResult(runId: string, result: ToolResultBlock): Promise<void>;

@@ -6,6 +6,7 @@ import {
   type CheckpointMeta,
   type CheckpointStatus,
   checkpointMetaSchema,
+  metaOf,
   parseCheckpointEnvelope,
   parseCheckpointJson,
 } from './checkpoint-envelope.js';
@@ -23,6 +24,9 @@ const timeKey = (savedAt: string, id: string) => `ctime!${savedAt}!${id}`;
 const logKey = (runId: string, index: number) => `log!${runId}!${String(index).padStart(10, '0')}`;
 const blobKey = (hash: string) => `blob!${hash}`;
 const toolKey = (runId: string, toolCallId: string) => `tool!${runId}!${toolCallId}`;
+const forkKey = (parentRunId: string, runId: string) => `fork!${parentRunId}!${runId}`;
+/** The run a checkpoint id belongs to (`runId@stepNum`). */
+const runOf = (checkpointId: string) => checkpointId.slice(0, checkpointId.lastIndexOf('@'));
 const end = '\uffff';
 
 /** Options of {@link createKeyValueStore}. */
@@ -158,7 +162,7 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
 
   /** The writes of a checkpoint (without its new messages) and the run record after it. */
   function checkpointWrites(record: RunRecord, envelope: CheckpointEnvelope) {
-    const { context, snapshot, ...described } = envelope;
+    const { context, snapshot } = envelope;
     const { messages, ...rest } = context;
     if (
       envelope.runId !== record.runId ||
@@ -171,7 +175,7 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
         details: { checkpointId: envelope.id },
       });
     }
-    const meta: CheckpointMeta = { ...described, messageCount: messages.length };
+    const meta = metaOf(envelope);
     const next: RunRecord = {
       ...record,
       status: envelope.status,
@@ -214,6 +218,8 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
           updatedAt: now,
         };
         const writes = await messageWrites(run.runId, run.messages, 0, true);
+        if (run.forkOf !== null)
+          writes.push({ type: 'put', key: forkKey(runOf(run.forkOf), run.runId), value: run.forkOf });
         if (run.firstCheckpoint === undefined) {
           await commit([...writes, ...recordWrites(undefined, record)], record);
           return record;
@@ -285,7 +291,15 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
         typeof runId === 'string' && Number.isInteger(count)
           ? await readMessages(runId, count as number, source)
           : { messages: [], hashes: [] };
-      const { messageCount: _, ...described } = meta ?? {};
+      // The description keeps a few figures of the context for listings; the envelope has the context itself.
+      const {
+        messageCount: _,
+        turn: __,
+        usage: ___,
+        costUsd: ____,
+        summary: _____,
+        ...described
+      } = meta ?? {};
       const envelope = parseCheckpointEnvelope(
         { ...described, context: { ...body?.context, messages }, snapshot: body?.snapshot },
         source,
@@ -355,6 +369,15 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
         await commit(writes, undefined);
         return true;
       });
+    },
+
+    async listForks(runId: string) {
+      const prefix = `fork!${runId}!`;
+      const forks: { runId: string; forkOf: string }[] = [];
+      for await (const [key, forkOf] of kv.range({ gte: prefix, lt: prefix + end })) {
+        forks.push({ runId: key.slice(prefix.length), forkOf });
+      }
+      return forks;
     },
 
     async getToolResult(runId: string, toolCallId: string) {

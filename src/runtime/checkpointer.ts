@@ -4,6 +4,7 @@ import {
   type CheckpointEnvelope,
   type CheckpointMeta,
   checkpointEnvelopeVersion,
+  metaOf,
 } from '../persistence/checkpoint-envelope.js';
 import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
 import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
@@ -120,14 +121,13 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       const record = await store.appendCheckpoint(envelope, version);
       version = record.version;
       recordedStatus = record.status;
-      const { context, snapshot: _, ...meta } = envelope;
       emit({
         type: 'checkpoint',
         checkpointId: envelope.id,
         stepNum: envelope.stepNum,
         phase: envelope.phase,
       });
-      return { ...meta, messageCount: context.messages.length };
+      return metaOf(envelope);
     });
     chain = written.catch((error: unknown) => {
       if (failure !== undefined) return;

@@ -3,17 +3,17 @@ import { createModelTurnLogic, type ModelTurnDependencies } from '../actors/mode
 import { createToolCallsLogic, type ToolCallsDependencies } from '../actors/tool-calls.js';
 import { AgentchartError } from '../agentchart-error.js';
 import { agentRunMachine } from '../machines/agent-run-machine.js';
-import type { AgentRunInput, RunLimits } from '../machines/agent-run-types.js';
+import type { AgentRunContext, AgentRunInput, RunLimits, RunSettings } from '../machines/agent-run-types.js';
 import type { ToolResultBlock } from '../model/message.js';
 import type { ModelClient } from '../model/model-client.js';
-import type { ModelPrice } from '../model/prices.js';
+import { type ModelPrice, priceOf } from '../model/prices.js';
 import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
 import { toRunError } from '../run-error.js';
 import type { RunResult } from '../run-result.js';
 import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
 import { createRunEventStream } from '../streaming/run-event-stream.js';
 import { toAsyncIterable } from '../streaming/to-async-iterable.js';
-import type { ToolRegistry } from '../tools/tool-registry.js';
+import { restrictTools, type ToolRegistry } from '../tools/tool-registry.js';
 import type { CheckpointDurability, CheckpointPolicy } from './checkpoint-policy.js';
 import {
   type AgentRunSnapshot,
@@ -36,7 +36,10 @@ export interface RunEnvironment {
   systemPrompt: string | undefined;
   limits: RunLimits;
   timeouts: RuntimeTimeouts;
-  price: ModelPrice | undefined;
+  /** Prices by model id or prefix. */
+  prices: Readonly<Record<string, ModelPrice>>;
+  /** The runtime's models by id (its `model` and its `models`), for runs whose settings name another. */
+  models: ReadonlyMap<string, ModelClient>;
   telemetry: boolean;
   inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   policy: CheckpointPolicy;
@@ -145,19 +148,20 @@ export function launchRun(
     if (prepared === undefined) throw new Error('the run started before its store was ready');
     return prepared.store;
   };
+  const { model, systemPrompt, registry } = runSettings(environment, settingsOf(spec.start));
   const dependencies: RunDependencies = {
     modelTurn: {
-      model: environment.model,
-      systemPrompt: environment.systemPrompt,
-      tools: environment.registry.specs,
+      model,
+      systemPrompt,
+      tools: registry.specs,
       emit,
       telemetry: environment.telemetry,
-      price: environment.price,
-      requestsFor: (calls) => requestsFor(calls, environment.registry),
+      price: priceOf(model.modelId, environment.prices),
+      requestsFor: (calls) => requestsFor(calls, registry),
       idleTimeoutMs: environment.timeouts.idleStreamMs,
     },
     toolCalls: {
-      registry: environment.registry,
+      registry,
       runId,
       maxConcurrency: environment.limits.maxConcurrentToolCalls,
       emit,
@@ -371,23 +375,50 @@ export function launchRun(
     async respond(requestId, value) {
       const reloaded = await live();
       if (reloaded !== undefined) return reloaded.respond(requestId, value);
-      sendAnswer(actor, environment.registry, requestId, { kind: 'input', value });
+      sendAnswer(actor, registry, requestId, { kind: 'input', value });
     },
     async approve(requestId) {
       const reloaded = await live();
       if (reloaded !== undefined) return reloaded.approve(requestId);
-      sendAnswer(actor, environment.registry, requestId, { kind: 'approval', approved: true });
+      sendAnswer(actor, registry, requestId, { kind: 'approval', approved: true });
     },
     async reject(requestId, reason = 'rejected') {
       const reloaded = await live();
       if (reloaded !== undefined) return reloaded.reject(requestId, reason);
-      sendAnswer(actor, environment.registry, requestId, { kind: 'approval', approved: false, reason });
+      sendAnswer(actor, registry, requestId, { kind: 'approval', approved: false, reason });
     },
     unload,
   };
   detachers.set(handle, (reason) => detach(reason, false));
   environment.active.set(runId, handle);
   return { handle, started };
+}
+
+/** The settings of the run being launched: from the context it continues, or the snapshot it restores. */
+function settingsOf(start: RunSpec['start']): RunSettings {
+  if ('snapshot' in start) return (start.snapshot.context as AgentRunContext | undefined)?.settings ?? {};
+  return start.input.context?.settings ?? {};
+}
+
+/** The model, system prompt and tools of a run: its settings over its runtime's. */
+function runSettings(environment: RunEnvironment, settings: RunSettings) {
+  let model = environment.model;
+  if (settings.modelId !== undefined && settings.modelId !== model.modelId) {
+    const named = environment.models.get(settings.modelId);
+    if (named === undefined) {
+      throw new AgentchartError({
+        code: 'INVALID_ARGUMENT',
+        message: `The run uses model '${settings.modelId}', which this runtime does not have: add it to createRuntime({ models })`,
+        details: { modelId: settings.modelId },
+      });
+    }
+    model = named;
+  }
+  const registry =
+    settings.toolNames === undefined
+      ? environment.registry
+      : restrictTools(environment.registry, settings.toolNames);
+  return { model, systemPrompt: settings.systemPrompt ?? environment.systemPrompt, registry };
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

@@ -20,6 +20,8 @@ export interface RuntimeConfig {
   limits?: Partial<RunLimits>;
   /** How long runs, their phases, tool calls and silent model streams may take. */
   timeouts?: RuntimeTimeouts;
+  /** More models, by their id, for forks that name another model than `model`. */
+  models?: readonly ModelClient[];
   /** Prices per model id or id prefix, added to (and overriding) {@link claudePrices}. */
   prices?: Readonly<Record<string, ModelPrice>>;
   /**
@@ -201,8 +203,8 @@ export function parseQuery<T>(kind: 'checkpoints.list' | 'runs.list' | 'run.chec
 export interface RuntimeSettings {
   limits: RunLimits;
   timeouts: RuntimeTimeouts;
-  /** The price of the runtime's model, if the table has one. */
-  price: ModelPrice | undefined;
+  /** Prices by model id or prefix: {@link claudePrices} and the config's. */
+  prices: Readonly<Record<string, ModelPrice>>;
   unloadParked: boolean;
   policy: CheckpointPolicy;
   durability: CheckpointDurability;
@@ -214,8 +216,8 @@ export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
   const parsed = configSchema.safeParse(config);
   if (!parsed.success) throw invalid('createRuntime config', parsed.error);
   const limits = { ...defaultLimits, ...defined(config.limits ?? {}) };
-  const price = priceOf(config.model.modelId, { ...claudePrices, ...config.prices });
-  if (limits.maxCostUsd !== undefined && price === undefined) {
+  const prices = { ...claudePrices, ...config.prices };
+  if (limits.maxCostUsd !== undefined && priceOf(config.model.modelId, prices) === undefined) {
     throw new AgentchartError({
       code: 'INVALID_ARGUMENT',
       message: `limits.maxCostUsd needs the price of model '${config.model.modelId}': add it to createRuntime({ prices })`,
@@ -224,7 +226,7 @@ export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
   return {
     limits,
     timeouts: defined(config.timeouts ?? {}),
-    price,
+    prices,
     unloadParked: config.unloadParked === true,
     policy: config.checkpoint?.policy ?? 'every-step',
     durability: config.checkpoint?.durability ?? 'sync',

@@ -247,6 +247,8 @@ export function checkpointStoreContract(
       await store.appendCheckpoint(testEnvelope('fork', 0, more), 1);
       same((await store.getCheckpoint('fork@0'))?.context.messages, more, 'fork messages');
       same((await store.getRun('fork'))?.forkOf, 'base@0', 'forkOf');
+      same(await store.listForks('base'), [{ runId: 'fork', forkOf: 'base@0' }], 'forks of base');
+      same(await store.listForks('fork'), [], 'forks of fork');
       same((await store.getCheckpoint('base@0'))?.context.messages, messages, 'base messages');
     });
 

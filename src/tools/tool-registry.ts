@@ -9,6 +9,18 @@ export interface ToolRegistry {
   readonly specs: readonly ToolSpec[];
 }
 
+/** The registry with only the named tools (names it does not hold are refused with `INVALID_ARGUMENT`). */
+export function restrictTools(registry: ToolRegistry, names: readonly string[]): ToolRegistry {
+  const unknown = names.filter((name) => registry.get(name) === undefined);
+  if (unknown.length > 0) {
+    throw new AgentchartError({
+      code: 'INVALID_ARGUMENT',
+      message: `No tool named ${unknown.map((name) => `'${name}'`).join(', ')}. Available tools: ${registry.names.join(', ') || 'none'}.`,
+    });
+  }
+  return createToolRegistry(names.map((name) => registry.get(name) as Tool));
+}
+
 /** Indexes tools by name; two tools with one name are refused. */
 export function createToolRegistry(tools: readonly Tool[]): ToolRegistry {
   const byName = new Map<string, Tool>();
