@@ -10,6 +10,7 @@ export type {
   AgentRunInput,
   RunDeadlines,
   RunLimits,
+  RunSettings,
   RunTimeouts,
 } from './machines/agent-run-types.js';
 export {
@@ -61,8 +62,10 @@ export type {
 } from './runtime/checkpoint-policy.js';
 export type { CheckpointLabel } from './runtime/checkpointer.js';
 export { createRuntime, type Runtime } from './runtime/create-runtime.js';
+export type { ForkModifications, ForkOptions } from './runtime/fork-run.js';
 export type { CheckpointMigrations, ResumeSource } from './runtime/load-checkpoint.js';
 export type { AgentRunActor, RunHandle } from './runtime/run-handle.js';
+export type { RunComparison, RunHistory, RunPoint, RunSide } from './runtime/run-history.js';
 export type { RunStatusInfo } from './runtime/run-status.js';
 export {
   defaultLimits,

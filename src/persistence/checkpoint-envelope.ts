@@ -199,6 +199,11 @@ export interface CheckpointEnvelope
   };
 }
 
+/** The run a checkpoint id belongs to (ids are `runId@stepNum`). */
+export function runOfCheckpoint(checkpointId: string): string {
+  return checkpointId.slice(0, checkpointId.lastIndexOf('@'));
+}
+
 /** The description of a checkpoint, from its envelope. */
 export function metaOf(envelope: CheckpointEnvelope): CheckpointMeta {
   const { context, snapshot: _, ...described } = envelope;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AgentchartError } from '../agentchart-error.js';
+import { deepFreeze } from '../deep-freeze.js';
 import type { Message, ToolResultBlock } from '../model/message.js';
 import {
   type CheckpointEnvelope,
@@ -9,6 +10,7 @@ import {
   metaOf,
   parseCheckpointEnvelope,
   parseCheckpointJson,
+  runOfCheckpoint,
 } from './checkpoint-envelope.js';
 import type { CheckpointQuery, CheckpointStore, NewRun, RunQuery, RunRecord } from './checkpoint-store.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
@@ -25,8 +27,7 @@ const logKey = (runId: string, index: number) => `log!${runId}!${String(index).p
 const blobKey = (hash: string) => `blob!${hash}`;
 const toolKey = (runId: string, toolCallId: string) => `tool!${runId}!${toolCallId}`;
 const forkKey = (parentRunId: string, runId: string) => `fork!${parentRunId}!${runId}`;
-/** The run a checkpoint id belongs to (`runId@stepNum`). */
-const runOf = (checkpointId: string) => checkpointId.slice(0, checkpointId.lastIndexOf('@'));
+
 const end = '\uffff';
 
 /** Options of {@link createKeyValueStore}. */
@@ -219,7 +220,11 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
         };
         const writes = await messageWrites(run.runId, run.messages, 0, true);
         if (run.forkOf !== null)
-          writes.push({ type: 'put', key: forkKey(runOf(run.forkOf), run.runId), value: run.forkOf });
+          writes.push({
+            type: 'put',
+            key: forkKey(runOfCheckpoint(run.forkOf), run.runId),
+            value: run.forkOf,
+          });
         if (run.firstCheckpoint === undefined) {
           await commit([...writes, ...recordWrites(undefined, record)], record);
           return record;
@@ -392,12 +397,4 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
 
     close: () => kv.close(),
   };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const field of Object.values(value)) deepFreeze(field);
-  }
-  return value;
 }

@@ -15,10 +15,19 @@ import { createToolRegistry } from '../tools/tool-registry.js';
 import { signalOf } from './cancel-token.js';
 import { statusOf } from './checkpoint-policy.js';
 import { buildEnvelope } from './checkpointer.js';
+import { type ForkModifications, type ForkOptions, forkRun } from './fork-run.js';
 import { detachRun, launchRun, type RunEnvironment } from './launch-run.js';
 import type { ResumeSource } from './load-checkpoint.js';
 import { resumeRun } from './resume-run.js';
 import type { RunHandle } from './run-handle.js';
+import {
+  compareRuns,
+  historyOf,
+  pointOf,
+  type RunComparison,
+  type RunHistory,
+  type RunPoint,
+} from './run-history.js';
 import type { RunStatusInfo } from './run-status.js';
 import {
   defaultStorePath,
@@ -59,6 +68,19 @@ export interface Runtime {
    * With `unloadParked`, parked runs stay on disk until they are answered or resumed.
    */
   recover(options?: RecoverOptions): Promise<RunHandle[]>;
+  /**
+   * Starts a new run from a checkpoint, with modifications (system prompt, input, messages, model,
+   * limits, tools); the original is untouched and the fork records `forkOf`.
+   */
+  fork(checkpointId: string, options?: ForkOptions): Promise<RunHandle>;
+  /** Forks one checkpoint several ways at once; the branches run concurrently. */
+  forkMany(checkpointId: string, branches: readonly ForkModifications[]): Promise<RunHandle[]>;
+  /** A run's checkpoints in order (step, phase, messages, usage, summary) and its fork tree. */
+  history(runId: string): Promise<RunHistory>;
+  /** A read-only view of one checkpoint: messages, state, usage, pending requests. */
+  at(checkpointId: string): Promise<RunPoint>;
+  /** How two runs differ: common ancestor, divergence, answers, usage and cost, tool calls. */
+  compare(runIdA: string, runIdB: string): Promise<RunComparison>;
   readonly checkpoints: {
     /** Checkpoint descriptions, newest first unless `order: 'asc'`. */
     list(query?: CheckpointQuery): Promise<CheckpointMeta[]>;
@@ -338,9 +360,20 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       await (await opening.catch(() => undefined))?.close();
   }
 
+  const fork = async (checkpointId: string, options: ForkOptions = {}) => {
+    ensureOpen();
+    return forkRun(environment, await store(), settings.migrations, checkpointId, options);
+  };
+
   return {
     start,
     resume,
+    fork,
+    forkMany: (checkpointId, branches) =>
+      Promise.all(branches.map((modifications) => fork(checkpointId, { modifications }))),
+    history: async (runId) => historyOf(await store(), runId),
+    at: async (checkpointId) => pointOf(await checkpoints.get(checkpointId)),
+    compare: async (runIdA, runIdB) => compareRuns(await store(), runIdA, runIdB),
     pause,
     cancel,
     status,

@@ -39,7 +39,7 @@ export interface RunEnvironment {
   /** Prices by model id or prefix. */
   prices: Readonly<Record<string, ModelPrice>>;
   /** The runtime's models by id (its `model` and its `models`), for runs whose settings name another. */
-  models: ReadonlyMap<string, ModelClient>;
+  models: Map<string, ModelClient>;
   telemetry: boolean;
   inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   policy: CheckpointPolicy;
@@ -240,8 +240,8 @@ export function launchRun(
       });
       checkpointer = writer;
       // The state the run starts in is stored already (its first checkpoint, or the one it resumes),
-      // unless it continues after its end: that state is new.
-      let skip = 'snapshot' in spec.start || spec.start.input.context === undefined;
+      // unless it continues a run after its end: that state is new.
+      let skip = ready.created || 'snapshot' in spec.start || spec.start.input.context === undefined;
       actor.subscribe({
         next: (snapshot) => {
           lastContext = snapshot.context ?? lastContext;
