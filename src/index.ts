@@ -64,6 +64,7 @@ export type { CheckpointLabel } from './runtime/checkpointer.js';
 export { createRuntime, type Runtime } from './runtime/create-runtime.js';
 export type { ForkModifications, ForkOptions } from './runtime/fork-run.js';
 export type { CheckpointMigrations, ResumeSource } from './runtime/load-checkpoint.js';
+export type { ReplayReport } from './runtime/replay-run.js';
 export type { AgentRunActor, RunHandle } from './runtime/run-handle.js';
 export type { RunComparison, RunHistory, RunPoint, RunSide } from './runtime/run-history.js';
 export type { RunStatusInfo } from './runtime/run-status.js';

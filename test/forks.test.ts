@@ -192,6 +192,27 @@ describe('forks', () => {
     await expect(runtime.history('nobody')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
   });
 
+  it('replays a run from its record, calling neither the model nor any tool', async () => {
+    const { runtime, model, add } = setUp();
+    await runtime.start({ input: 'add please', runId: 'r' }).result;
+    const [requests, executions] = [model.requests.length, add.calls.length];
+    const report = await runtime.replay('r');
+    expect(report).toMatchObject({
+      runId: 'r',
+      turns: 2,
+      states: ['plan', 'act', 'plan', 'done'],
+      recordedStates: ['plan', 'act', 'plan', 'done'],
+      sameStates: true,
+      output: '[be brief] add please',
+      sameOutput: true,
+    });
+    expect([model.requests.length, add.calls.length]).toEqual([requests, executions]);
+    const partial = await runtime.replay('r', { untilStep: 1 });
+    expect(partial).toMatchObject({ turns: 1, recordedStates: ['plan', 'act'], sameStates: true });
+    expect(partial.states.at(-1)).toBe('act');
+    await expect(runtime.replay('nobody')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+  });
+
   it('shares the stored history: a fork writes what is new, not the past again', async () => {
     let bytes = 0;
     const inner = memoryKeyValue();

@@ -18,6 +18,7 @@ import { buildEnvelope } from './checkpointer.js';
 import { type ForkModifications, type ForkOptions, forkRun } from './fork-run.js';
 import { detachRun, launchRun, type RunEnvironment } from './launch-run.js';
 import type { ResumeSource } from './load-checkpoint.js';
+import { type ReplayReport, replayRun } from './replay-run.js';
 import { resumeRun } from './resume-run.js';
 import type { RunHandle } from './run-handle.js';
 import {
@@ -81,6 +82,12 @@ export interface Runtime {
   at(checkpointId: string): Promise<RunPoint>;
   /** How two runs differ: common ancestor, divergence, answers, usage and cost, tool calls. */
   compare(runIdA: string, runIdB: string): Promise<RunComparison>;
+  /**
+   * Drives the statechart again from a run's recorded model turns and tool results, calling
+   * neither the model nor any tool and writing nothing, and reports whether it reached the same
+   * states and answer (up to `untilStep`, a checkpoint's step, when given).
+   */
+  replay(runId: string, options?: { untilStep?: number }): Promise<ReplayReport>;
   readonly checkpoints: {
     /** Checkpoint descriptions, newest first unless `order: 'asc'`. */
     list(query?: CheckpointQuery): Promise<CheckpointMeta[]>;
@@ -374,6 +381,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     history: async (runId) => historyOf(await store(), runId),
     at: async (checkpointId) => pointOf(await checkpoints.get(checkpointId)),
     compare: async (runIdA, runIdB) => compareRuns(await store(), runIdA, runIdB),
+    replay: async (runId, options = {}) => replayRun(await store(), runId, options.untilStep),
     pause,
     cancel,
     status,
