@@ -81,6 +81,18 @@ describe('examples', () => {
     expect(stdout).toMatch(/Invoice INV-7 \(950 EUR\) is paid\. \(status: done, turns: 3, cost: \$0\.0\d+\)/);
   });
 
+  it('ab-test-prompts forks two branches, compares them, shows a history and replays it', async () => {
+    const { stdout } = await runExample('examples/ab-test-prompts.ts');
+    expect(stdout).toContain('common ancestor: baseline@0');
+    expect(stdout).toContain('  - A cappuccino is about 3 EUR.');
+    expect(stdout).toContain('  + A cappuccino is 3.40 EUR.');
+    expect(stdout).toContain(
+      'tool calls only in the careful branch: [{"toolName":"lookup_price","input":{"drink":"cappuccino"}}]',
+    );
+    expect(stdout).toContain("baseline's branches: 2");
+    expect(stdout).toContain('same states: true, same answer: true');
+  });
+
   it('inspect relays the run to a local inspector page', async () => {
     const port = await freePort();
     const { stdout } = await runExample('examples/inspect.ts', {
