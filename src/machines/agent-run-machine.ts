@@ -54,6 +54,13 @@ const notProvided = (name: string) => () => {
 
 type Paused = 'plan' | 'act' | 'waiting_input';
 
+/**
+ * Enqueues the `notify` action with an event. (Actions defined in `setup` cannot name each other in
+ * their types, so the name is checked here instead, once.)
+ */
+const notify = (enqueue: (action: never) => void, event: AgentRunEmitted) =>
+  enqueue({ type: 'notify', params: event } as never);
+
 const wantsTools = (output: ModelTurnOutput) =>
   output.stopReason === 'tool_use' && toolCallsOf(output.content).length > 0;
 
@@ -89,10 +96,12 @@ export const agentRunMachine = setup({
     hasPendingToolCalls: ({ context }) => context.pendingToolCalls.length > 0,
   },
   actions: {
-    emitPhase: emit((_, params: { phase: RunPhase; turn: number }) => ({
-      type: 'phase' as const,
-      ...params,
-    })),
+    // Every event the run reports goes through `notify`: an XState `emit` here, and the runtime
+    // provides its own to stream the events of runs it spawns (listeners attach too late for those).
+    notify: emit((_, event: AgentRunEmitted) => event),
+    emitPhase: enqueueActions(({ enqueue }, params: { phase: RunPhase; turn: number }) => {
+      notify(enqueue, { type: 'phase', ...params });
+    }),
     setPhaseDeadline: assign({
       deadlines: ({ context }, params: { phase: 'plan' | 'act' }) => {
         const ms = params.phase === 'plan' ? context.timeouts.planMs : context.timeouts.actMs;
@@ -112,7 +121,7 @@ export const agentRunMachine = setup({
         toolResults: [],
         pendingRequests: wantsTools(output) ? output.requests : [],
       });
-      enqueue.emit({
+      notify(enqueue, {
         type: 'usage',
         turn: context.turn + 1,
         turnUsage: output.usage,
@@ -122,7 +131,7 @@ export const agentRunMachine = setup({
       });
     }),
     emitRequests: enqueueActions(({ context, enqueue }) => {
-      for (const request of context.pendingRequests) enqueue.emit({ type: 'input-request', request });
+      for (const request of context.pendingRequests) notify(enqueue, { type: 'input-request', request });
     }),
     recordResponse: assign(({ context, event }) => {
       if (event.type !== 'RESPOND') return {};
@@ -232,10 +241,10 @@ export const agentRunMachine = setup({
     }),
     recordPause: enqueueActions(({ enqueue }, params: { from: Paused }) => {
       enqueue.assign({ pausedFrom: params.from });
-      enqueue.emit({ type: 'paused', from: params.from });
+      notify(enqueue, { type: 'paused', from: params.from });
     }),
     recordResume: enqueueActions(({ context, enqueue }) => {
-      enqueue.emit({ type: 'resumed', to: context.pausedFrom ?? 'plan' });
+      notify(enqueue, { type: 'resumed', to: context.pausedFrom ?? 'plan' });
       enqueue.assign({ pausedFrom: undefined });
     }),
   },
@@ -264,7 +273,11 @@ export const agentRunMachine = setup({
       ],
       invoke: {
         src: 'modelTurn',
-        input: ({ context }) => ({ messages: context.messages, turn: context.turn + 1 }),
+        input: ({ context }) => ({
+          runId: context.runId,
+          messages: context.messages,
+          turn: context.turn + 1,
+        }),
         onDone: [
           {
             guard: { type: 'needsHuman', params: ({ event }) => event.output },
@@ -296,6 +309,7 @@ export const agentRunMachine = setup({
       invoke: {
         src: 'toolCalls',
         input: ({ context }) => ({
+          runId: context.runId,
           calls: context.pendingToolCalls.filter(
             (call) => !context.toolResults.some((result) => result.toolCallId === call.toolCallId),
           ),

@@ -88,6 +88,7 @@ export interface AgentRunInput {
 
 /** What the `modelTurn` actor is given and returns. */
 export interface ModelTurnInput {
+  runId: string;
   messages: readonly Message[];
   turn: number;
 }
@@ -102,6 +103,7 @@ export interface ModelTurnOutput {
 
 /** What the `toolCalls` actor is given. */
 export interface ToolCallsInput {
+  runId: string;
   calls: ToolCallBlock[];
   turn: number;
 }
