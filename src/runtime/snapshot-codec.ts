@@ -11,29 +11,40 @@ type Snapshot = Record<string, unknown> & {
  */
 export function compactSnapshot(persisted: Snapshot): Snapshot {
   const { context: _, children = {}, ...rest } = persisted;
-  return { ...rest, children: mapModelTurnInput(children, ({ messages: __, ...input }) => input) };
+  return {
+    ...rest,
+    children: mapInputs(children, (input, src) => {
+      if (src !== 'modelTurn') return input;
+      const { messages: __, ...withoutMessages } = input;
+      return withoutMessages;
+    }),
+  };
 }
 
-/** The snapshot XState restores: the compact one with the context and the model's input put back. */
+/**
+ * The snapshot XState restores: the compact one with the context and the model's input put back,
+ * and the run id (which a run resumed under a new id changes) in its children's input.
+ */
 export function expandSnapshot(snapshot: Snapshot, context: AgentRunContext): Snapshot {
-  const children = mapModelTurnInput(snapshot.children ?? {}, (input) => ({
+  const children = mapInputs(snapshot.children ?? {}, (input, src) => ({
     ...input,
-    messages: context.messages,
+    runId: context.runId,
+    ...(src === 'modelTurn' ? { messages: context.messages } : {}),
   }));
   return { ...snapshot, context, children };
 }
 
-function mapModelTurnInput(
+function mapInputs(
   children: NonNullable<Snapshot['children']>,
-  map: (input: Record<string, unknown>) => Record<string, unknown>,
+  map: (input: Record<string, unknown>, src: unknown) => Record<string, unknown>,
 ): NonNullable<Snapshot['children']> {
   const mapped: NonNullable<Snapshot['children']> = {};
   for (const [id, child] of Object.entries(children)) {
     const inner = child.snapshot as { input?: Record<string, unknown> } | undefined;
     mapped[id] =
-      child.src === 'modelTurn' && inner?.input !== undefined
-        ? { ...child, snapshot: { ...inner, input: map(inner.input) } }
-        : child;
+      inner?.input === undefined
+        ? child
+        : { ...child, snapshot: { ...inner, input: map(inner.input, child.src) } };
   }
   return mapped;
 }
