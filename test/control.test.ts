@@ -196,7 +196,7 @@ describe('timeouts', () => {
     await new Promise<void>((resolve) =>
       run.events$.subscribe((event) => event.type === 'text-delta' && resolve()),
     );
-    run.actor.stop(); // the process dies
+    await first.close(); // the process goes down
     await sleep(250);
     const second = createRuntime({ model: model(), store });
     const [recovered] = await second.recover();

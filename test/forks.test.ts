@@ -125,11 +125,14 @@ describe('forks', () => {
     const store = memoryStore();
     const first = setUp(store);
     const crashed = first.runtime.start({ input: 'add please', runId: 'crashed' });
-    await new Promise<void>((resolve) => {
-      crashed.events$.subscribe((event) => event.type === 'checkpoint' && event.phase === 'act' && resolve());
+    // The process goes down as soon as the turn's tool calls are due, before they run.
+    const watch = crashed.actor.subscribe((snapshot) => {
+      if (snapshot.value !== 'act') return;
+      watch.unsubscribe();
+      first.runtime.supervisor.send({ type: 'RUN.STOP', runId: 'crashed', reason: 'crash' });
     });
-    crashed.actor.stop(); // the process dies in the middle of a turn
-    await crashed.result;
+    expect(await crashed.result).toMatchObject({ status: 'cancelled', error: { recoverable: true } });
+    await first.runtime.close();
 
     const { runtime } = setUp(store);
     const [head] = await runtime.checkpoints.list({ runId: 'crashed', limit: 1 });

@@ -10,6 +10,7 @@ interface InspectionMessage {
   type: string;
   name?: string;
   sessionId: string;
+  parentId?: string;
   definition?: string;
   event?: { type: string };
   snapshot?: { value?: unknown; status?: string };
@@ -47,9 +48,18 @@ describe('the Stately inspector', () => {
         .map((message) => message.snapshot?.value);
       expect(values).toContain('done');
     });
-    const root = received.find((message) => message.type === '@xstate.actor' && message.name === 'agentRun');
-    expect(root).toBeDefined();
-    const definition = JSON.parse(root?.definition ?? '{}') as { states: Record<string, unknown> };
+    // The run is a child of the runtime's supervisor, named by its run id.
+    const supervisor = received.find(
+      (message) => message.type === '@xstate.actor' && message.name === 'agentchart',
+    );
+    const root = received.find((message) => message.type === '@xstate.actor' && message.name === 'inspected');
+    expect(supervisor).toBeDefined();
+    expect(root?.parentId).toBe(supervisor?.sessionId);
+    const definition = JSON.parse(root?.definition ?? '{}') as {
+      id: string;
+      states: Record<string, unknown>;
+    };
+    expect(definition.id).toBe('agentRun');
     expect(Object.keys(definition.states)).toEqual(
       expect.arrayContaining(['plan', 'act', 'observe', 'paused', 'done']),
     );
@@ -67,12 +77,12 @@ describe('the Stately inspector', () => {
     const eventTypes = received
       .filter((message) => message.type === '@xstate.event')
       .map((message) => message.event?.type);
-    expect(eventTypes).toEqual(expect.arrayContaining(['TOOL_RESULT', 'TOOLS_SETTLED']));
+    expect(eventTypes).toEqual(expect.arrayContaining(['RUN.SPAWN', 'TOOL_RESULT', 'TOOLS_SETTLED']));
     expect(eventTypes.some((type) => type?.startsWith('xstate.done.actor.'))).toBe(true);
-    const children = received.filter(
-      (message) => message.type === '@xstate.actor' && message.name !== 'agentRun',
+    const grandchildren = received.filter(
+      (message) => message.type === '@xstate.actor' && message.parentId === root?.sessionId,
     );
-    expect(children.length).toBeGreaterThan(0);
+    expect(grandchildren.length).toBeGreaterThan(0);
 
     inspector.stop();
     await runtime.close();

@@ -74,7 +74,7 @@ describe('recovery', () => {
     const run = first.start({ input: 'Work', runId: 'crashy' });
     await waitFor(run.actor, (snapshot) => snapshot.context.toolResults.length === 1);
     await sleep(10);
-    run.actor.stop(); // the process "dies" with the slow call in flight
+    await first.close(); // the process goes down with the slow call in flight
     expect(await run.result).toMatchObject({ status: 'cancelled', error: { recoverable: true } });
     expect(await first.runs.get('crashy')).toMatchObject({ status: 'active' });
 
@@ -121,7 +121,7 @@ describe('recovery', () => {
     await new Promise<void>((resolve) => {
       run.events$.subscribe((event) => event.type === 'text-delta' && resolve());
     });
-    run.actor.stop();
+    await first.close();
     await run.result;
 
     const model = scriptedModel(turns);
@@ -229,7 +229,7 @@ describe('recovery', () => {
     await sleep(5);
     paused.actor.send({ type: 'PAUSE' });
     await sleep(20);
-    paused.actor.stop();
+    await first.close();
 
     const reported: string[] = [];
     const second = createRuntime({ model: scriptedModel([{ text: 'Resumed.' }]), store });

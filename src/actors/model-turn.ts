@@ -21,6 +21,8 @@ export interface ModelTurnDependencies {
   requestsFor(calls: readonly ToolCallBlock[]): PendingRequest[];
   /** Passed to the model: abort and retry a stream that sends nothing for this long. */
   idleTimeoutMs: number | undefined;
+  /** Resolves when the run's record is stored: no model call before. */
+  ready: Promise<void>;
 }
 
 /**
@@ -29,10 +31,15 @@ export interface ModelTurnDependencies {
  * safe to start again (a restored run re-requests the turn). `resolve` gives the dependencies of the
  * run the actor belongs to (one machine serves every run of a runtime).
  */
-export function createModelTurnLogic(resolve: (actorSystem: object) => ModelTurnDependencies) {
+export function createModelTurnLogic(resolve: (actorSystem: object, runId: string) => ModelTurnDependencies) {
   return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal, system: actorSystem }) => {
-    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, idleTimeoutMs } =
-      resolve(actorSystem);
+    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, idleTimeoutMs, ready } = resolve(
+      actorSystem,
+      input.runId,
+    );
+    // A run is spawned before its record is stored; it calls the model once it is.
+    await ready;
+    if (signal.aborted) throw new AgentchartError({ code: 'ABORTED', message: 'The model turn was aborted' });
     const { turn } = input;
     const startedAt = performance.now();
     let firstTokenAt: number | undefined;

@@ -43,7 +43,7 @@ export interface ToolJournal {
  * again. Stopping the actor (a pause) lets the calls in flight finish and be journaled; cancelling
  * the run aborts them.
  */
-export function createToolCallsLogic(resolve: (actorSystem: object) => ToolCallsDependencies) {
+export function createToolCallsLogic(resolve: (actorSystem: object, runId: string) => ToolCallsDependencies) {
   /** Executes a call and journals its result; undefined if the run was cancelled meanwhile. */
   async function execute(
     dependencies: ToolCallsDependencies,
@@ -69,7 +69,7 @@ export function createToolCallsLogic(resolve: (actorSystem: object) => ToolCalls
   }
 
   return fromCallback<AgentRunEvent, ToolCallsInput>(({ input, sendBack, system }) => {
-    const dependencies = resolve(system);
+    const dependencies = resolve(system, input.runId);
     const { maxConcurrency, emit, beforeEffect, journal, runSignal, inFlight } = dependencies;
     let stopped = false;
     const queue = input.calls.filter((call) => !inFlight.has(call.toolCallId));

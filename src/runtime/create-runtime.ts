@@ -41,6 +41,7 @@ import {
   resolveRuntimeConfig,
   type StartOptions,
 } from './runtime-config.js';
+import { createSupervisor, type Supervisor } from './supervisor.js';
 
 /** Owns the runs of one process: starts, controls, resumes and recovers them, and reads their checkpoints. */
 export interface Runtime {
@@ -97,6 +98,12 @@ export interface Runtime {
     /** Writes the checkpoint, self-contained, as JSON to `filePath` (resumable with `resume(filePath)`). */
     export(checkpointId: string, filePath: string): Promise<string>;
   };
+  /**
+   * The supervisor actor that owns the live runs as children (id and system id: the run id). Its
+   * context reports each run (`running`, `ended`, `stopped`, `crashed`); `RUN.STOP` stops one at
+   * once, as a crash would (it stays resumable).
+   */
+  readonly supervisor: Supervisor['actor'];
   readonly runs: {
     list(query?: RunQuery): Promise<RunRecord[]>;
     get(runId: string): Promise<RunRecord | undefined>;
@@ -140,11 +147,11 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     prices: settings.prices,
     models: new Map([...(config.models ?? []), config.model].map((model) => [model.modelId, model])),
     telemetry: config.telemetry === true,
-    inspect: config.inspect,
     policy: settings.policy,
     durability: settings.durability,
     unloadParked: settings.unloadParked,
     active: new Map(),
+    supervisor: createSupervisor(config.inspect),
     reload: (runId) => load(runId),
   };
   const { active } = environment;
@@ -363,6 +370,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     const running = [...active.values()];
     await Promise.all(running.map((run) => detachRun(run, 'runtime closed')));
     await Promise.all(running.map((run) => run.result));
+    environment.supervisor.actor.stop();
     if (config.store === undefined && opening !== undefined)
       await (await opening.catch(() => undefined))?.close();
   }
@@ -391,6 +399,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     recover,
     checkpoints,
     runs,
+    supervisor: environment.supervisor.actor,
     close,
   };
 }

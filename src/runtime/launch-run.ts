@@ -1,8 +1,5 @@
-import { createActor, type InspectionEvent, type Observer, waitFor } from 'xstate';
-import { createModelTurnLogic, type ModelTurnDependencies } from '../actors/model-turn.js';
-import { createToolCallsLogic, type ToolCallsDependencies } from '../actors/tool-calls.js';
+import { waitFor } from 'xstate';
 import { AgentchartError } from '../agentchart-error.js';
-import { agentRunMachine } from '../machines/agent-run-machine.js';
 import type { AgentRunContext, AgentRunInput, RunLimits, RunSettings } from '../machines/agent-run-types.js';
 import type { ToolResultBlock } from '../model/message.js';
 import type { ModelClient } from '../model/model-client.js';
@@ -28,6 +25,7 @@ import { sendAnswer } from './run-controls.js';
 import type { RunHandle } from './run-handle.js';
 import { failure, resultOf } from './run-outcome.js';
 import { parseQuery, type RuntimeTimeouts } from './runtime-config.js';
+import type { Supervisor } from './supervisor.js';
 
 /** What every run of a runtime shares. */
 export interface RunEnvironment {
@@ -41,11 +39,12 @@ export interface RunEnvironment {
   /** The runtime's models by id (its `model` and its `models`), for runs whose settings name another. */
   models: Map<string, ModelClient>;
   telemetry: boolean;
-  inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   policy: CheckpointPolicy;
   durability: CheckpointDurability;
   unloadParked: boolean;
   active: Map<string, RunHandle>;
+  /** The supervisor the runs are spawned under. */
+  supervisor: Supervisor;
   /** Loads a run that was dropped from memory (from its latest checkpoint), for an answer or a resume. */
   reload(runId: string): Promise<RunHandle>;
 }
@@ -84,31 +83,6 @@ export interface RunSpec {
 
 const parked = new Set<RunPhase>(['paused', 'waiting_input']);
 
-/** What the actors of one run need: its event sink, journal, signals. Found by the run's actor system. */
-interface RunDependencies {
-  modelTurn: ModelTurnDependencies;
-  toolCalls: ToolCallsDependencies;
-}
-const runDependencies = new WeakMap<object, RunDependencies>();
-const dependenciesOf = (system: object): RunDependencies => {
-  const found = runDependencies.get(system);
-  if (found === undefined)
-    throw new Error('agentchart: an actor ran outside of a run launched by its runtime');
-  return found;
-};
-
-/**
- * The statechart with its actors, made once for all runs (making a machine resolves its whole
- * definition: too much to do for every run). The actors find their run's dependencies by the actor
- * system they run in.
- */
-const runMachine = agentRunMachine.provide({
-  actors: {
-    modelTurn: createModelTurnLogic((system) => dependenciesOf(system).modelTurn),
-    toolCalls: createToolCallsLogic((system) => dependenciesOf(system).toolCalls),
-  },
-});
-
 /** How the runtime stops a live run without ending it (when it closes): by handle. */
 const detachers = new WeakMap<RunHandle, (reason: string) => Promise<void>>();
 
@@ -118,10 +92,11 @@ export function detachRun(handle: RunHandle, reason: string): Promise<void> {
 }
 
 /**
- * Creates a run's actor, its event stream, its checkpoint writer and its deadline timer, and starts
- * it once `prepare` is done. Returns at once: the handle exists before the run starts, so nothing it
- * emits is missed. Throws `CHECKPOINT_INVALID` (before any store work) if XState cannot restore the
- * snapshot.
+ * Spawns a run under the runtime's supervisor, with its event stream, checkpoint writer and
+ * deadline timer. Returns at once: the actor exists and the events wait for the next turn of the
+ * event loop, so whoever subscribes right after misses nothing. The run calls its model and tools
+ * only once `prepare` has stored it. Throws `CHECKPOINT_INVALID` (before any store work) if XState
+ * cannot restore the snapshot.
  */
 export function launchRun(
   environment: RunEnvironment,
@@ -129,27 +104,44 @@ export function launchRun(
 ): { handle: RunHandle; started: Promise<void> } {
   const { runId, signal } = spec;
   const stream = createRunEventStream(runId);
+  // Events wait for the next turn of the event loop, so that a subscriber who got the handle sees them all.
+  let buffered: RunEventBody[] | undefined = [];
+  setImmediate(() => {
+    const pending = buffered ?? [];
+    buffered = undefined;
+    for (const event of pending) stream.emit(event);
+  });
   const emit = (event: RunEventBody) => {
-    if (environment.telemetry || event.type !== 'telemetry') stream.emit(event);
+    if (!environment.telemetry && event.type === 'telemetry') return;
+    if (buffered !== undefined) buffered.push(event);
+    else stream.emit(event);
   };
   let prepared: PreparedRun | undefined;
   let checkpointer: Checkpointer | undefined;
+  let markReady: () => void = () => {};
+  let failReady: (error: unknown) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  ready.catch(() => {});
   // Aborted when the run ends or is cancelled: tool calls in flight stop then, not at a pause.
   const runAbort = new AbortController();
-  const beforeEffect =
-    environment.durability === 'sync'
-      ? async () => {
-          // Let the step that leads here be queued for writing first (observers run after the transition).
-          await null;
-          await checkpointer?.flushed();
-        }
-      : async () => {};
-  const store = () => {
-    if (prepared === undefined) throw new Error('the run started before its store was ready');
-    return prepared.store;
+  const beforeEffect = async () => {
+    await ready;
+    if (environment.durability === 'sync') {
+      // Let the step that leads here be queued for writing first (observers run after the transition).
+      await null;
+      await checkpointer?.flushed();
+    }
+  };
+  const store = async () => {
+    await ready;
+    return (prepared as PreparedRun).store;
   };
   const { model, systemPrompt, registry } = runSettings(environment, settingsOf(spec.start));
-  const dependencies: RunDependencies = {
+  const unregister = environment.supervisor.register(runId, {
+    notify: emit,
     modelTurn: {
       model,
       systemPrompt,
@@ -159,6 +151,7 @@ export function launchRun(
       price: priceOf(model.modelId, environment.prices),
       requestsFor: (calls) => requestsFor(calls, registry),
       idleTimeoutMs: environment.timeouts.idleStreamMs,
+      ready,
     },
     toolCalls: {
       registry,
@@ -168,33 +161,48 @@ export function launchRun(
       telemetry: environment.telemetry,
       beforeEffect,
       journal: {
-        get: (toolCallId) => store().getToolResult(runId, toolCallId),
-        put: (result) => store().putToolResult(runId, result),
+        get: async (toolCallId) => (await store()).getToolResult(runId, toolCallId),
+        put: async (result) => (await store()).putToolResult(runId, result),
       },
       runSignal: runAbort.signal,
       defaultTimeoutMs: environment.timeouts.toolMs,
       inFlight: new Map<string, Promise<ToolResultBlock | undefined>>(),
     },
-  };
-  const inspect = environment.inspect === undefined ? {} : { inspect: environment.inspect };
-  if ('snapshot' in spec.start) assertRestorable(spec.start.snapshot, spec.start.input);
-  const actor =
-    'snapshot' in spec.start
-      ? createActor(runMachine, {
-          input: spec.start.input,
-          snapshot: spec.start.snapshot as never,
-          ...inspect,
-        })
-      : createActor(runMachine, { input: spec.start.input, ...inspect });
-  runDependencies.set(actor.system, dependencies);
-  let lastContext = actor.getSnapshot().context;
-  actor.on('*', (event) => stream.emit(event));
-  const deadlines = createDeadlineTimer((limit, phase) => actor.send({ type: 'TIMEOUT', limit, phase }));
-
-  let settle: (result: RunResult) => void = () => {};
-  const result = new Promise<RunResult>((resolve) => {
-    settle = resolve;
   });
+
+  const restoring = 'snapshot' in spec.start;
+  if ('snapshot' in spec.start) {
+    try {
+      assertRestorable(spec.start.snapshot, spec.start.input);
+    } catch (error) {
+      unregister();
+      throw error;
+    }
+  }
+  const resumedFrom = spec.start.resumedFrom === undefined ? {} : { resumedFrom: spec.start.resumedFrom };
+  emit({ type: 'run-start', input: spec.inputText, ...resumedFrom });
+  const actor = environment.supervisor.spawn(runId, {
+    run: spec.start.input,
+    ...('snapshot' in spec.start ? { snapshot: spec.start.snapshot } : {}),
+  });
+  // A run restored while waiting asks again: its requests were not answered.
+  if (restoring && actor.getSnapshot().value === 'waiting_input') {
+    for (const request of actor.getSnapshot().context.pendingRequests)
+      emit({ type: 'input-request', request });
+  }
+  let lastContext = actor.getSnapshot().context;
+  const deadlines = createDeadlineTimer((limit, phase) => actor.send({ type: 'TIMEOUT', limit, phase }));
+  deadlines.arm(actor.getSnapshot());
+
+  let resolveResult: (result: RunResult) => void = () => {};
+  const result = new Promise<RunResult>((resolve) => {
+    resolveResult = resolve;
+  });
+  // The result comes after the run's events have gone out (they wait for the next turn of the loop).
+  const settle = (ended: RunResult) => {
+    if (buffered === undefined) resolveResult(ended);
+    else setImmediate(() => resolveResult(ended));
+  };
   const cancelFromSignal = () => actor.send({ type: 'CANCEL', reason: abortReason(signal) });
   // Why the run was stopped from inside the process (unloaded while parked, or the runtime closing).
   let detached: string | undefined;
@@ -203,27 +211,65 @@ export function launchRun(
     runAbort.abort(new Error(`run ${ended.status}`));
     signal?.removeEventListener('abort', cancelFromSignal);
     if (environment.active.get(runId) === handle) environment.active.delete(runId);
+    if (detached === undefined) environment.supervisor.ended(runId, ended.status);
+    unregister();
     stream.end({ type: 'run-end', result: ended });
   });
 
-  /** Stops the actor once its checkpoints are on disk; the store still holds the run, resumable. */
+  /**
+   * Stops the actor at once, as a crash would, then waits for the checkpoints already on their way:
+   * the store still holds the run, resumable from its last step.
+   */
   const detach = async (reason: string, onlyParked: boolean) => {
-    await running;
-    await checkpointer?.flushed().catch(() => {});
     const snapshot = actor.getSnapshot();
     if (snapshot.status !== 'active' || detached !== undefined) return;
     if (onlyParked && !parked.has(snapshot.value as RunPhase)) return;
     detached = reason;
-    actor.stop();
+    environment.supervisor.stop(runId, reason);
+    await ready.catch(() => {});
+    await checkpointer?.flushed().catch(() => {});
   };
   const unload = () => detach('unloaded', true);
 
-  // Resolves once the actor has started (or will never start).
-  let markRunning: () => void = () => {};
-  const running = new Promise<void>((resolve) => {
-    markRunning = resolve;
+  const onEnd = async () => {
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status !== 'done') {
+      // Stopped before it ended: as far as the store knows it is still running or waiting
+      // (resumable, as after a crash). A parked run's result says where it waits.
+      const phase = snapshot.value as RunPhase;
+      if (detached !== undefined && parked.has(phase))
+        return settle(resultOf(runId, snapshot, lastContext, phase as 'paused'));
+      const reason = detached ?? 'actor stopped';
+      const message = `Run '${runId}' was stopped (${reason}); recover() or resume() continues it`;
+      const stopped = { errorClass: 'cancelled', recoverable: true, message, details: { reason } } as const;
+      return settle(failure(runId, snapshot, lastContext, stopped, 'cancelled'));
+    }
+    try {
+      await ready;
+      await checkpointer?.finish(snapshot.value as RunPhase);
+      settle(resultOf(runId, snapshot, lastContext));
+    } catch (error) {
+      // A run whose end could not be stored is reported as failed: the store still holds it as running.
+      settle(
+        failure(runId, snapshot, lastContext, { ...toRunError(error, 'store_error'), recoverable: true }),
+      );
+    }
+  };
+  let sawChange = false;
+  actor.subscribe({
+    next: (snapshot) => {
+      lastContext = snapshot.context ?? lastContext;
+      deadlines.arm(snapshot);
+      if (checkpointer !== undefined) checkpointer.observe(snapshot, () => persistWithoutContext(actor));
+      else sawChange = true;
+      if (environment.unloadParked && parked.has(snapshot.value as RunPhase)) void unload();
+    },
+    complete: () => void onEnd(),
+    error: (error) => settle(failure(runId, actor.getSnapshot(), lastContext, toRunError(error, 'internal'))),
   });
-  void result.then(() => markRunning());
+  if (signal?.aborted) cancelFromSignal();
+  else signal?.addEventListener('abort', cancelFromSignal, { once: true });
+
   const initial = { snapshot: actor.getSnapshot(), persisted: persistWithoutContext(actor) };
   const started = spec.prepare(initial).then(
     (ready) => {
@@ -239,91 +285,30 @@ export function launchRun(
         },
       });
       checkpointer = writer;
-      // The state the run starts in is stored already (its first checkpoint, or the one it resumes),
-      // unless it continues a run after its end: that state is new.
-      let skip = ready.created || 'snapshot' in spec.start || spec.start.input.context === undefined;
-      actor.subscribe({
-        next: (snapshot) => {
-          lastContext = snapshot.context ?? lastContext;
-          deadlines.arm(snapshot);
-          if (skip) skip = false;
-          else writer.observe(snapshot, () => persistWithoutContext(actor));
-          if (environment.unloadParked && parked.has(snapshot.value as RunPhase)) void unload();
-        },
-        complete: () => {
-          const snapshot = actor.getSnapshot();
-          if (snapshot.status !== 'done') {
-            // Stopped before it ended: as far as the store knows it is still running or waiting
-            // (resumable, as after a crash). A parked run's result says where it waits.
-            const phase = snapshot.value as RunPhase;
-            if (detached !== undefined && parked.has(phase))
-              return settle(resultOf(runId, snapshot, lastContext, phase as 'paused'));
-            const reason = detached ?? 'actor stopped';
-            const message = `Run '${runId}' was stopped (${reason}); recover() or resume() continues it`;
-            const stopped = {
-              errorClass: 'cancelled',
-              recoverable: true,
-              message,
-              details: { reason },
-            } as const;
-            return settle(failure(runId, snapshot, lastContext, stopped, 'cancelled'));
-          }
-          // A run whose end could not be stored is reported as failed: the store still holds it as running.
-          void writer.finish(snapshot.value as RunPhase).then(
-            () => settle(resultOf(runId, snapshot, lastContext)),
-            (error: unknown) =>
-              settle(
-                failure(runId, snapshot, lastContext, {
-                  ...toRunError(error, 'store_error'),
-                  recoverable: true,
-                }),
-              ),
-          );
-        },
-        error: (error) =>
-          settle(failure(runId, actor.getSnapshot(), lastContext, toRunError(error, 'internal'))),
-      });
-      // Start on the next turn of the event loop, so that whoever awaited the launch subscribes first.
-      setImmediate(() => {
-        const resumedFrom =
-          spec.start.resumedFrom === undefined ? {} : { resumedFrom: spec.start.resumedFrom };
-        stream.emit({ type: 'run-start', input: spec.inputText, ...resumedFrom });
-        const { headCheckpointId, stepNum } = ready.record;
-        if (ready.created && headCheckpointId !== null) {
-          emit({
-            type: 'checkpoint',
-            checkpointId: headCheckpointId,
-            stepNum,
-            phase: initial.snapshot.value as RunPhase,
-          });
-        }
-        try {
-          actor.start();
-        } catch (error) {
-          settle(failure(runId, actor.getSnapshot(), lastContext, toRunError(error, 'internal')));
-          return;
-        } finally {
-          markRunning();
-        }
-        // A run restored while waiting asks again: its requests were not answered.
-        const current = actor.getSnapshot();
-        if ('snapshot' in spec.start && current.value === 'waiting_input') {
-          for (const request of current.context.pendingRequests) emit({ type: 'input-request', request });
-        }
-        if (signal?.aborted) cancelFromSignal();
-        else signal?.addEventListener('abort', cancelFromSignal, { once: true });
-      });
+      const { headCheckpointId, stepNum } = ready.record;
+      if (ready.created && headCheckpointId !== null) {
+        emit({
+          type: 'checkpoint',
+          checkpointId: headCheckpointId,
+          stepNum,
+          phase: initial.snapshot.value as RunPhase,
+        });
+      }
+      // The state it is in now is stored already (its first checkpoint, or the one it resumes), unless
+      // it moved on meanwhile or continues a run after its end (a new state).
+      const continued = !ready.created && !restoring && spec.start.input.context !== undefined;
+      if ((sawChange || continued) && actor.getSnapshot().status === 'active') {
+        writer.observe(actor.getSnapshot(), () => persistWithoutContext(actor));
+      }
+      markReady();
     },
     (error: unknown) => {
+      failReady(error);
       const code = AgentchartError.isInstance(error) ? error.code : undefined;
-      settle(
-        failure(
-          runId,
-          actor.getSnapshot(),
-          lastContext,
-          toRunError(error, code === 'DUPLICATE_RUN_ID' ? 'invalid_request' : 'store_error'),
-        ),
-      );
+      const runError = toRunError(error, code === 'DUPLICATE_RUN_ID' ? 'invalid_request' : 'store_error');
+      detached = 'store refused the run';
+      settle(failure(runId, actor.getSnapshot(), lastContext, runError));
+      environment.supervisor.stop(runId, detached);
     },
   );
 
@@ -369,7 +354,7 @@ export function launchRun(
     async cancel(reason = 'cancelled') {
       const reloaded = await live();
       if (reloaded !== undefined) return reloaded.cancel(reason);
-      actor.send({ type: 'CANCEL', reason });
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'CANCEL', reason });
       return result;
     },
     async respond(requestId, value) {

@@ -1,0 +1,88 @@
+import { createActor, type InspectionEvent, type Observer } from 'xstate';
+import { createModelTurnLogic, type ModelTurnDependencies } from '../actors/model-turn.js';
+import { createToolCallsLogic, type ToolCallsDependencies } from '../actors/tool-calls.js';
+import { agentRunMachine } from '../machines/agent-run-machine.js';
+import type { AgentRunEmitted } from '../machines/agent-run-types.js';
+import {
+  type SupervisedRunInput,
+  supervisedRunLogic,
+  supervisorMachine,
+} from '../machines/supervisor-machine.js';
+import type { AgentRunActor } from './run-handle.js';
+
+/** What the actors of one run need (its event sink, its journal, its signals), found by system and run id. */
+export interface RunDependencies {
+  modelTurn: ModelTurnDependencies;
+  toolCalls: ToolCallsDependencies;
+  notify(event: AgentRunEmitted): void;
+}
+
+const registries = new WeakMap<object, Map<string, RunDependencies>>();
+
+function dependenciesOf(system: object, runId: string): RunDependencies {
+  const found = registries.get(system)?.get(runId);
+  if (found === undefined)
+    throw new Error(`agentchart: run '${runId}' has no dependencies registered with its supervisor`);
+  return found;
+}
+
+/**
+ * The run statechart with its actors and its `notify` action, made once for all runs (making a
+ * machine resolves its whole definition). They find their run's dependencies by the actor system
+ * they run in (their supervisor's) and the run id.
+ */
+const runLogic = supervisedRunLogic(
+  agentRunMachine.provide({
+    actors: {
+      modelTurn: createModelTurnLogic((system, runId) => dependenciesOf(system, runId).modelTurn),
+      toolCalls: createToolCallsLogic((system, runId) => dependenciesOf(system, runId).toolCalls),
+    },
+    actions: {
+      notify: ({ context, system }, event) => dependenciesOf(system, context.runId).notify(event),
+    },
+  }),
+);
+
+/** The supervisor of a runtime's runs, with the operations the runtime needs. */
+export interface Supervisor {
+  /** The supervisor actor (its context reports each run: running, ended, stopped, crashed). */
+  readonly actor: ReturnType<typeof createActor<typeof supervisorMachine>>;
+  /** Registers what a run's actors need, before it is spawned; returns the unregistration. */
+  register(runId: string, dependencies: RunDependencies): () => void;
+  /** Spawns a run, new or from a snapshot, as a child; it starts at once. */
+  spawn(runId: string, input: SupervisedRunInput): AgentRunActor;
+  /** Stops a run without ending it (it stays resumable in the store). */
+  stop(runId: string, reason: string): void;
+  /** Reports how a run ended. */
+  ended(runId: string, status: string): void;
+}
+
+/** Creates and starts the supervisor of a runtime; `inspect` sees it and every run under it. */
+export function createSupervisor(
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
+): Supervisor {
+  const machine = supervisorMachine.provide({ actors: { run: runLogic as never } });
+  const actor = createActor(machine, {
+    id: 'agentchart',
+    ...(inspect === undefined ? {} : { inspect }),
+  }).start();
+  const registry = new Map<string, RunDependencies>();
+  registries.set(actor.system, registry);
+  return {
+    actor,
+    register(runId, dependencies) {
+      registry.set(runId, dependencies);
+      return () => {
+        if (registry.get(runId) === dependencies) registry.delete(runId);
+      };
+    },
+    spawn(runId, input) {
+      actor.send({ type: 'RUN.SPAWN', runId, input });
+      const child = actor.getSnapshot().children[runId];
+      if (child === undefined) throw new Error(`agentchart: the supervisor did not spawn run '${runId}'`);
+      return child as unknown as AgentRunActor;
+    },
+    stop: (runId, reason) => actor.send({ type: 'RUN.STOP', runId, reason }),
+    ended: (runId, status) => actor.send({ type: 'RUN.ENDED', runId, status }),
+  };
+}

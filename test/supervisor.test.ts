@@ -1,0 +1,75 @@
+import { createRuntime, defineTool, memoryStore } from 'agentchart';
+import { scriptedModel } from 'agentchart/testing';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+const slow = scriptedModel(() => ({ text: 'a slow answer, piece by piece', tokenDelayMs: 20 }));
+
+describe('the supervisor', () => {
+  it('owns the runs as children, by run id, and reports them', async () => {
+    const runtime = createRuntime({ model: slow, store: memoryStore() });
+    const runs = [
+      runtime.start({ input: 'a', runId: 'run-a' }),
+      runtime.start({ input: 'b', runId: 'run-b' }),
+    ];
+    const supervisor = runtime.supervisor;
+    expect(Object.keys(supervisor.getSnapshot().children).sort()).toEqual(['run-a', 'run-b']);
+    expect(supervisor.system.get('run-a')).toBe(runs[0]?.actor);
+    expect(supervisor.getSnapshot().context.runs).toEqual({
+      'run-a': { status: 'running', spawns: 1 },
+      'run-b': { status: 'running', spawns: 1 },
+    });
+    await Promise.all(runs.map((run) => run.result));
+    expect(supervisor.getSnapshot().context.runs['run-a']).toMatchObject({ status: 'ended', detail: 'done' });
+    await runtime.close();
+    expect(supervisor.getSnapshot().status).toBe('stopped');
+  });
+
+  it('stops a run at once, and spawns it again from its checkpoint', async () => {
+    const runtime = createRuntime({ model: slow, store: memoryStore() });
+    const run = runtime.start({ input: 'a', runId: 'again' });
+    await new Promise<void>((resolve) =>
+      run.events$.subscribe((event) => event.type === 'text-delta' && resolve()),
+    );
+    runtime.supervisor.send({ type: 'RUN.STOP', runId: 'again', reason: 'maintenance' });
+    expect(await run.result).toMatchObject({ status: 'cancelled', error: { recoverable: true } });
+    expect(runtime.supervisor.getSnapshot().context.runs.again).toMatchObject({
+      status: 'stopped',
+      detail: 'maintenance',
+    });
+    const restarted = await runtime.resume('again');
+    expect(runtime.supervisor.getSnapshot().context.runs.again).toMatchObject({
+      status: 'running',
+      spawns: 2,
+    });
+    expect(await restarted.result).toMatchObject({ status: 'done', output: 'a slow answer, piece by piece' });
+  });
+
+  it('keeps going when a run crashes: the supervisor and the other runs are untouched', async () => {
+    const send = defineTool({
+      name: 'send',
+      description: 'Sends',
+      input: z.object({}),
+      needsApproval: true,
+      execute: () => 'sent',
+    });
+    const model = scriptedModel((request) =>
+      request.messages[0]?.content[0]?.type === 'text' && request.messages[0].content[0].text === 'crash'
+        ? { toolCalls: [{ name: 'send', input: {} }] }
+        : { text: 'fine', tokenDelayMs: 20 },
+    );
+    const runtime = createRuntime({ model, tools: [send], store: memoryStore() });
+    const doomed = runtime.start({ input: 'crash', runId: 'doomed' });
+    const sibling = runtime.start({ input: 'ok', runId: 'sibling' });
+    const request = await new Promise<{ requestId: string }>((resolve) =>
+      doomed.events$.subscribe((event) => event.type === 'input-request' && resolve(event.request)),
+    );
+    // A malformed answer sent straight to the actor breaks one of its actions: the run's actor errors.
+    doomed.actor.send({ type: 'RESPOND', requestId: request.requestId, answer: undefined as never });
+    expect(await doomed.result).toMatchObject({ status: 'failed', error: { errorClass: 'internal' } });
+    expect(runtime.supervisor.getSnapshot().status).toBe('active');
+    expect(runtime.supervisor.getSnapshot().context.runs.doomed).toMatchObject({ status: 'crashed' });
+    expect(await sibling.result).toMatchObject({ status: 'done', output: 'fine' });
+    expect(await runtime.start({ input: 'ok', runId: 'after' }).result).toMatchObject({ status: 'done' });
+  });
+});
