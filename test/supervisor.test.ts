@@ -15,12 +15,18 @@ describe('the supervisor', () => {
     const supervisor = runtime.supervisor;
     expect(Object.keys(supervisor.getSnapshot().children).sort()).toEqual(['run-a', 'run-b']);
     expect(supervisor.system.get('run-a')).toBe(runs[0]?.actor);
-    expect(supervisor.getSnapshot().context.runs).toEqual({
-      'run-a': { status: 'running', spawns: 1 },
-      'run-b': { status: 'running', spawns: 1 },
-    });
+    expect(Object.keys(supervisor.getSnapshot().context.runs).sort()).toEqual(['run-a', 'run-b']);
     await Promise.all(runs.map((run) => run.result));
-    expect(supervisor.getSnapshot().context.runs['run-a']).toMatchObject({ status: 'ended', detail: 'done' });
+    const { context } = supervisor.getSnapshot();
+    expect(context.runs).toEqual({});
+    expect(context.totals).toEqual({ spawned: 2, ended: 2, stopped: 0, crashed: 0 });
+    expect(context.recent).toEqual(
+      expect.arrayContaining([
+        { runId: 'run-a', status: 'ended', detail: 'done' },
+        { runId: 'run-b', status: 'ended', detail: 'done' },
+      ]),
+    );
+    expect(supervisor.getSnapshot().children).toEqual({});
     await runtime.close();
     expect(supervisor.getSnapshot().status).toBe('stopped');
   });
@@ -33,15 +39,14 @@ describe('the supervisor', () => {
     );
     runtime.supervisor.send({ type: 'RUN.STOP', runId: 'again', reason: 'maintenance' });
     expect(await run.result).toMatchObject({ status: 'cancelled', error: { recoverable: true } });
-    expect(runtime.supervisor.getSnapshot().context.runs.again).toMatchObject({
+    expect(runtime.supervisor.getSnapshot().context.recent[0]).toEqual({
+      runId: 'again',
       status: 'stopped',
       detail: 'maintenance',
     });
     const restarted = await runtime.resume('again');
-    expect(runtime.supervisor.getSnapshot().context.runs.again).toMatchObject({
-      status: 'running',
-      spawns: 2,
-    });
+    expect(Object.keys(runtime.supervisor.getSnapshot().context.runs)).toEqual(['again']);
+    expect(runtime.supervisor.getSnapshot().context.totals).toMatchObject({ spawned: 2, stopped: 1 });
     expect(await restarted.result).toMatchObject({ status: 'done', output: 'a slow answer, piece by piece' });
   });
 
@@ -68,7 +73,9 @@ describe('the supervisor', () => {
     doomed.actor.send({ type: 'RESPOND', requestId: request.requestId, answer: undefined as never });
     expect(await doomed.result).toMatchObject({ status: 'failed', error: { errorClass: 'internal' } });
     expect(runtime.supervisor.getSnapshot().status).toBe('active');
-    expect(runtime.supervisor.getSnapshot().context.runs.doomed).toMatchObject({ status: 'crashed' });
+    expect(runtime.supervisor.getSnapshot().context.recent).toContainEqual(
+      expect.objectContaining({ runId: 'doomed', status: 'crashed' }),
+    );
     expect(await sibling.result).toMatchObject({ status: 'done', output: 'fine' });
     expect(await runtime.start({ input: 'ok', runId: 'after' }).result).toMatchObject({ status: 'done' });
   });

@@ -1,4 +1,4 @@
-import { type AnyActorLogic, assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { type AnyActorLogic, type AnyActorRef, enqueueActions, fromPromise, setup } from 'xstate';
 import type { AgentRunInput } from './agent-run-types.js';
 
 /** What the supervisor spawns a run with: a new run's input, or a stored snapshot to restore. */
@@ -8,17 +8,24 @@ export interface SupervisedRunInput {
   snapshot?: Record<string, unknown>;
 }
 
-/** What the supervisor knows of one of its runs. */
-export interface SupervisedRun {
-  /** `running`, `ended` (a final state, or stopped by the runtime when it ended), `stopped` (unloaded or closed: resumable), or `crashed`. */
-  status: 'running' | 'ended' | 'stopped' | 'crashed';
-  /** Spawns of this run id (a stopped run can be spawned again from its checkpoint). */
-  spawns: number;
+/** How a run left the supervisor. */
+export interface DepartedRun {
+  runId: string;
+  /** `ended` (its statechart ended), `stopped` (unloaded or closed: resumable from its checkpoint), or `crashed`. */
+  status: 'ended' | 'stopped' | 'crashed';
   detail?: string;
 }
 
+/**
+ * What the supervisor reports: its live runs, counts since it started, and the last runs that left.
+ * Only live runs are kept, so that its work per event does not grow with every run it ever had.
+ */
 export interface SupervisorContext {
-  runs: Record<string, SupervisedRun>;
+  /** The live runs, by run id, with the time each was spawned (ms since the epoch). */
+  runs: Record<string, { spawnedAt: number }>;
+  totals: { spawned: number; ended: number; stopped: number; crashed: number };
+  /** The last 20 runs that left, newest first. */
+  recent: DepartedRun[];
 }
 
 export type SupervisorEvent =
@@ -29,6 +36,17 @@ export type SupervisorEvent =
   | { type: `xstate.error.actor.${string}`; error: unknown };
 
 const idOf = (eventType: string) => eventType.split('.').slice(3).join('.');
+
+/** The context with a run gone from the live runs, counted and remembered among the recent. */
+function depart(context: SupervisorContext, departed: DepartedRun): Partial<SupervisorContext> {
+  if (context.runs[departed.runId] === undefined) return {};
+  const { [departed.runId]: _, ...runs } = context.runs;
+  return {
+    runs,
+    totals: { ...context.totals, [departed.status]: context.totals[departed.status] + 1 },
+    recent: [departed, ...context.recent].slice(0, 20),
+  };
+}
 
 /**
  * The supervisor: one per runtime, it owns the runtime's runs as child actors (id and system id:
@@ -48,47 +66,45 @@ export const supervisorMachine = setup({
     spawnRun: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RUN.SPAWN') return;
       enqueue.spawnChild('run', { id: event.runId, systemId: event.runId, input: event.input });
-      const spawns = (context.runs[event.runId]?.spawns ?? 0) + 1;
-      enqueue.assign({ runs: { ...context.runs, [event.runId]: { status: 'running', spawns } } });
+      enqueue.assign({
+        runs: { ...context.runs, [event.runId]: { spawnedAt: Date.now() } },
+        totals: { ...context.totals, spawned: context.totals.spawned + 1 },
+      });
     }),
-    stopRun: enqueueActions(({ context, event, enqueue }) => {
+    stopRun: enqueueActions(({ event, enqueue }) => {
       if (event.type !== 'RUN.STOP') return;
       enqueue.stopChild(event.runId);
-      const run = context.runs[event.runId];
-      if (run?.status === 'running') {
-        enqueue.assign({
-          runs: { ...context.runs, [event.runId]: { ...run, status: 'stopped', detail: event.reason } },
-        });
-      }
+      enqueue.assign(({ context }) =>
+        depart(context, { runId: event.runId, status: 'stopped', detail: event.reason }),
+      );
     }),
-    recordEnd: assign({
-      runs: ({ context, event }) => {
-        const runId = event.type === 'RUN.ENDED' ? event.runId : idOf(event.type);
-        const run = context.runs[runId];
-        // A run that was stopped or crashed keeps that status; an ended one gets how it ended.
-        if (run === undefined || run.status === 'stopped' || run.status === 'crashed') return context.runs;
-        const detail = event.type === 'RUN.ENDED' ? { detail: event.status } : {};
-        return { ...context.runs, [runId]: { ...run, status: 'ended', ...detail } };
-      },
+    recordEnd: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RUN.ENDED' || context.runs[event.runId] === undefined) return;
+      enqueue.stopChild(event.runId);
+      enqueue.assign(depart(context, { runId: event.runId, status: 'ended', detail: event.status }));
     }),
-    recordCrash: assign({
-      runs: ({ context, event }) => {
-        const runId = idOf(event.type);
-        const run = context.runs[runId] ?? { status: 'running', spawns: 1 };
-        const error = 'error' in event ? event.error : undefined;
-        const detail = error instanceof Error ? error.message : String(error);
-        return { ...context.runs, [runId]: { ...run, status: 'crashed', detail } };
-      },
+    recordCrash: enqueueActions(({ context, event, enqueue }) => {
+      const runId = idOf(event.type);
+      const error = 'error' in event ? event.error : undefined;
+      enqueue.stopChild(runId);
+      enqueue.assign(
+        depart(context, {
+          runId,
+          status: 'crashed',
+          detail: error instanceof Error ? error.message : String(error),
+        }),
+      );
     }),
   },
 }).createMachine({
   id: 'supervisor',
-  context: { runs: {} },
+  context: { runs: {}, totals: { spawned: 0, ended: 0, stopped: 0, crashed: 0 }, recent: [] },
   on: {
     'RUN.SPAWN': { actions: 'spawnRun' },
     'RUN.STOP': { actions: 'stopRun' },
     'RUN.ENDED': { actions: 'recordEnd' },
-    'xstate.done.actor.*': { actions: 'recordEnd' },
+    // The runtime reports each end with how it ended (RUN.ENDED); the statechart's own done event adds nothing.
+    'xstate.done.actor.*': {},
     'xstate.error.actor.*': { actions: 'recordCrash' },
   },
 });
@@ -97,12 +113,18 @@ export const supervisorMachine = setup({
  * The run statechart as the supervisor spawns it: its initial snapshot is the one in its input
  * when there is one (a run restored from a checkpoint), and a new run's otherwise.
  */
-export function supervisedRunLogic<TLogic extends AnyActorLogic>(machine: TLogic): TLogic {
+export function supervisedRunLogic<TLogic extends AnyActorLogic>(
+  machine: TLogic,
+  /** Told of each run actor as it is created (before it starts, and so before it can end). */
+  onCreate?: (self: AnyActorRef, input: SupervisedRunInput) => void,
+): TLogic {
   const logic = Object.create(machine) as TLogic;
-  logic.getInitialSnapshot = (scope, input: SupervisedRunInput) =>
-    input.snapshot === undefined
+  logic.getInitialSnapshot = (scope, input: SupervisedRunInput) => {
+    onCreate?.(scope.self, input);
+    return input.snapshot === undefined
       ? machine.getInitialSnapshot(scope, input.run)
       : (machine.restoreSnapshot?.(input.snapshot as never, scope) ??
-        machine.getInitialSnapshot(scope, input.run));
+          machine.getInitialSnapshot(scope, input.run));
+  };
   return logic;
 }

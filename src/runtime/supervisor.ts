@@ -15,6 +15,8 @@ export interface RunDependencies {
   modelTurn: ModelTurnDependencies;
   toolCalls: ToolCallsDependencies;
   notify(event: AgentRunEmitted): void;
+  /** The run's actor, set when the supervisor creates it. */
+  actor?: AgentRunActor;
 }
 
 const registries = new WeakMap<object, Map<string, RunDependencies>>();
@@ -41,6 +43,10 @@ const runLogic = supervisedRunLogic(
       notify: ({ context, system }, event) => dependenciesOf(system, context.runId).notify(event),
     },
   }),
+  (self, input) => {
+    const dependencies = registries.get(self.system)?.get(input.run.runId);
+    if (dependencies !== undefined) dependencies.actor = self as unknown as AgentRunActor;
+  },
 );
 
 /** The supervisor of a runtime's runs, with the operations the runtime needs. */
@@ -78,9 +84,10 @@ export function createSupervisor(
     },
     spawn(runId, input) {
       actor.send({ type: 'RUN.SPAWN', runId, input });
-      const child = actor.getSnapshot().children[runId];
+      // Taken as it was created: a run may end while it starts (and leave the supervisor's children).
+      const child = registry.get(runId)?.actor;
       if (child === undefined) throw new Error(`agentchart: the supervisor did not spawn run '${runId}'`);
-      return child as unknown as AgentRunActor;
+      return child;
     },
     stop: (runId, reason) => actor.send({ type: 'RUN.STOP', runId, reason }),
     ended: (runId, status) => actor.send({ type: 'RUN.ENDED', runId, status }),
