@@ -27,6 +27,13 @@ export interface ToolCallsDependencies {
    * before a pause is awaited by the actor of the resumed phase, never started twice.
    */
   inFlight: Map<string, Promise<ToolResultBlock | undefined>>;
+  /** Results of calls that finished after their actor stopped (a pause): the next actor takes them from here. */
+  completed: Map<string, ToolResultBlock>;
+  /**
+   * Whether the journal may hold results this process does not know of (the run was restored, or
+   * continues from a stored context). Otherwise it is not read: every result is known in memory.
+   */
+  journalMayHold: boolean;
 }
 
 /** Where the results of a run's tool calls are recorded as they complete. */
@@ -70,12 +77,19 @@ export function createToolCallsLogic(resolve: (actorSystem: object, runId: strin
 
   return fromCallback<AgentRunEvent, ToolCallsInput>(({ input, sendBack, system }) => {
     const dependencies = resolve(system, input.runId);
-    const { maxConcurrency, emit, beforeEffect, journal, runSignal, inFlight } = dependencies;
+    const { maxConcurrency, emit, beforeEffect, journal, runSignal, inFlight, completed, journalMayHold } =
+      dependencies;
     let stopped = false;
     const queue = input.calls.filter((call) => !inFlight.has(call.toolCallId));
     const running = input.calls.filter((call) => inFlight.has(call.toolCallId));
-    // The journal is read while the checkpoints before the calls are still being written.
-    const lookups = new Map(queue.map((call) => [call.toolCallId, journal.get(call.toolCallId)]));
+    // Results are looked up while the checkpoints before the calls are still being written.
+    const lookup = (toolCallId: string): Promise<ToolResultBlock | undefined> => {
+      const known = completed.get(toolCallId);
+      completed.delete(toolCallId);
+      if (known !== undefined || !journalMayHold) return Promise.resolve(known);
+      return journal.get(toolCallId);
+    };
+    const lookups = new Map(queue.map((call) => [call.toolCallId, lookup(call.toolCallId)]));
     for (const lookup of lookups.values()) lookup.catch(() => {});
     const report = (result: ToolResultBlock | undefined) => {
       if (result !== undefined && !stopped) sendBack({ type: 'TOOL_RESULT', result });
@@ -100,7 +114,9 @@ export function createToolCallsLogic(resolve: (actorSystem: object, runId: strin
       const execution = execute(dependencies, call, input.turn);
       inFlight.set(toolCallId, execution);
       try {
-        report(await execution);
+        const result = await execution;
+        if (stopped && result !== undefined) completed.set(toolCallId, result);
+        report(result);
       } finally {
         inFlight.delete(toolCallId);
       }

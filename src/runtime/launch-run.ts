@@ -167,6 +167,8 @@ export function launchRun(
       runSignal: runAbort.signal,
       defaultTimeoutMs: environment.timeouts.toolMs,
       inFlight: new Map<string, Promise<ToolResultBlock | undefined>>(),
+      completed: new Map<string, ToolResultBlock>(),
+      journalMayHold: 'snapshot' in spec.start || spec.start.input.context !== undefined,
     },
   });
 
