@@ -13,28 +13,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyValueStore, createRuntime, type KeyValue } from 'agentchart';
+import { createKeyValueStore, createRuntime } from 'agentchart';
 import { levelKeyValue } from 'agentchart/level';
 import { scriptedModel } from 'agentchart/testing';
 import { Level } from 'level';
+import { countingKeyValue } from './lib/counting-key-value.js';
 import { fetchPage, workloadModel } from './lib/workload.js';
 
-/** Counts the bytes of every key and value written through a key-value space. */
-function counting(inner: KeyValue) {
-  let bytes = 0;
-  const kv: KeyValue = {
-    ...inner,
-    batch: (writes) => {
-      for (const write of writes)
-        bytes += write.key.length + (write.type === 'put' ? Buffer.byteLength(write.value) : 0);
-      return inner.batch(writes);
-    },
-  };
-  return { kv, bytes: () => bytes };
-}
-
 async function measure(turns: number, runs: number, path: string) {
-  const { kv, bytes } = counting(await levelKeyValue(path));
+  const { kv, bytes } = countingKeyValue(await levelKeyValue(path));
   const store = createKeyValueStore(kv);
   const runtime = createRuntime({
     model: workloadModel(turns),

@@ -10,8 +10,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyValueStore, createRuntime, type KeyValue } from 'agentchart';
+import { createKeyValueStore, createRuntime } from 'agentchart';
 import { levelKeyValue } from 'agentchart/level';
+import { countingKeyValue } from './lib/counting-key-value.js';
 import { fetchPage, workloadModel } from './lib/workload.js';
 
 const trunkTurns = 100;
@@ -20,16 +21,7 @@ const branches = 100;
 
 const dir = mkdtempSync(join(tmpdir(), 'agentchart-bench-forks-'));
 try {
-  const inner = await levelKeyValue(dir);
-  let bytes = 0;
-  const kv: KeyValue = {
-    ...inner,
-    batch: (writes) => {
-      for (const write of writes)
-        bytes += write.key.length + (write.type === 'put' ? Buffer.byteLength(write.value) : 0);
-      return inner.batch(writes);
-    },
-  };
+  const { kv, bytes, reset } = countingKeyValue(await levelKeyValue(dir));
   const store = createKeyValueStore(kv, { exclusive: true });
   // One model for trunk and branches: it answers by the turn count, so a branch of turn 100 runs turns 101 to 110.
   const runtime = createRuntime({
@@ -39,14 +31,14 @@ try {
     limits: { maxTurns: trunkTurns },
   });
   const trunk = await runtime.start({ input: 'Read the pages', runId: 'trunk' }).result;
-  const historyBytes = bytes;
+  const historyBytes = bytes();
   const point = (await runtime.checkpoints.list({ runId: 'trunk' })).find(
     (meta) => meta.phase === 'act' && meta.turn === trunkTurns,
   );
   if (trunk.status !== 'failed' || point === undefined)
     throw new Error(`the trunk ended ${trunk.status} without a checkpoint at turn ${trunkTurns}`);
 
-  bytes = 0;
+  reset();
   const started = performance.now();
   const forks = await runtime.forkMany(
     point.id,
@@ -59,7 +51,7 @@ try {
   ).length;
   if (done !== branches)
     throw new Error(`${branches - done} branches did not run their ${branchTurns} turns`);
-  const perFork = bytes / branches;
+  const perFork = bytes() / branches;
   console.log(
     JSON.stringify({
       bench: 'forks',

@@ -55,6 +55,12 @@ export function textOf(content: readonly ContentBlock[]): string {
   return text;
 }
 
+/** The text of the last assistant message: what the model last answered (undefined if it never did). */
+export function lastAnswerOf(messages: readonly Message[]): string | undefined {
+  const last = messages.findLast((message) => message.role === 'assistant');
+  return last === undefined ? undefined : textOf(last.content);
+}
+
 /** The tool calls in a message's content, in order. */
 export function toolCallsOf(content: readonly ContentBlock[]): ToolCallBlock[] {
   return content.filter((block): block is ToolCallBlock => block.type === 'tool-call');

@@ -7,7 +7,7 @@ import type {
   ModelTurnOutput,
   ToolCallsInput,
 } from '../machines/agent-run-types.js';
-import { type Message, type ToolResultBlock, textOf, toolCallsOf } from '../model/message.js';
+import { lastAnswerOf, type ToolResultBlock, toolCallsOf } from '../model/message.js';
 import { emptyUsage } from '../model/usage.js';
 import type { CheckpointStore } from '../persistence/checkpoint-store.js';
 import type { RunPhase } from '../streaming/run-event.js';
@@ -116,7 +116,7 @@ export async function replayRun(
   const recordedStates = collapse(
     metas.filter((meta) => meta.stepNum <= last.stepNum).map((meta) => meta.phase),
   );
-  const output = lastAnswer(final.context.messages);
+  const output = lastAnswerOf(final.context.messages);
   return {
     runId,
     turns: final.context.turn - first.context.turn,
@@ -125,13 +125,8 @@ export async function replayRun(
     // Checkpoints may skip steps (by policy), so the record must be found, in order, in the replay.
     sameStates: isSubsequence(recordedStates, states) && states.at(-1) === recordedStates.at(-1),
     output,
-    sameOutput: output === lastAnswer(messages),
+    sameOutput: output === lastAnswerOf(messages),
   };
-}
-
-function lastAnswer(messages: readonly Message[]): string | undefined {
-  const last = messages.findLast((message) => message.role === 'assistant');
-  return last === undefined ? undefined : textOf(last.content);
 }
 
 function collapse(phases: RunPhase[]): RunPhase[] {

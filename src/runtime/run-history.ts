@@ -1,6 +1,6 @@
 import { AgentchartError } from '../agentchart-error.js';
 import { deepFreeze } from '../deep-freeze.js';
-import { type Message, textOf, toolCallsOf } from '../model/message.js';
+import { lastAnswerOf, type Message, toolCallsOf } from '../model/message.js';
 import type { Usage } from '../model/usage.js';
 import type { PendingRequest } from '../pending-request.js';
 import {
@@ -107,7 +107,7 @@ export async function compareRuns(
   const side = (state: typeof a, mine: Map<string, unknown>, theirs: Map<string, unknown>): RunSide => ({
     runId: state.record.runId,
     status: state.record.status,
-    output: lastAnswer(state.envelope.context.messages),
+    output: lastAnswerOf(state.envelope.context.messages),
     turns: state.envelope.context.turn,
     checkpoints: state.checkpoints,
     usage: state.envelope.context.usage,
@@ -199,11 +199,6 @@ function toolCallKeys(messages: readonly Message[]): Map<string, unknown> {
     }
   }
   return calls;
-}
-
-function lastAnswer(messages: readonly Message[]): string | undefined {
-  const last = messages.findLast((message) => message.role === 'assistant');
-  return last === undefined ? undefined : textOf(last.content);
 }
 
 /** A line diff by longest common subsequence. */

@@ -1,5 +1,5 @@
 import type { AgentRunContext, AgentRunInput } from '../machines/agent-run-types.js';
-import { textOf } from '../model/message.js';
+import { lastAnswerOf, textOf } from '../model/message.js';
 import type { RunResult, RunStatus } from '../run-result.js';
 import type { AgentRunSnapshot } from './checkpointer.js';
 
@@ -20,12 +20,12 @@ export function resultOf(
   status: RunStatus = snapshot.value as RunStatus,
 ): RunResult {
   const context = snapshot.context ?? lastContext;
-  const lastAnswer = context.messages.findLast((message) => message.role === 'assistant');
+  const output = lastAnswerOf(context.messages);
   return {
     runId,
     status,
     success: status === 'done',
-    output: lastAnswer === undefined ? undefined : textOf(lastAnswer.content),
+    output,
     ...(context.error === undefined ? {} : { error: context.error }),
     usage: { ...context.usage, turns: context.turn, costUsd: context.costUsd },
   };
