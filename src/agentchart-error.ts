@@ -13,7 +13,7 @@ export type AgentchartErrorCode =
   | 'ABORTED'
   | 'STORE_LOCKED'
   | 'STORE_ERROR'
-  | 'CONCURRENCY_CONFLICT'
+  | 'CONCURRENCY'
   | 'RUN_NOT_FOUND'
   | 'RUN_ACTIVE'
   | 'RUN_ENDED'
@@ -62,5 +62,31 @@ export class AgentchartError extends Error {
   /** True for an AgentchartError, even one created by another copy of the package. */
   static isInstance(value: unknown): value is AgentchartError {
     return typeof value === 'object' && value !== null && brand in value;
+  }
+}
+
+/**
+ * A write that lost a race: it expected one version of a run or a session, and another writer had
+ * already moved it on. Nothing was written; reload and retry (or merge).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await (await session.run('Hi')).committed;
+ * } catch (error) {
+ *   if (error instanceof ConcurrencyError) console.log(error.expectedVersion, error.actualVersion);
+ * }
+ * ```
+ */
+export class ConcurrencyError extends AgentchartError {
+  readonly expectedVersion: number;
+  readonly actualVersion: number;
+
+  constructor(options: { message: string; expectedVersion: number; actualVersion: number; details?: Record<string, unknown> }) {
+    const { expectedVersion, actualVersion } = options;
+    super({ code: 'CONCURRENCY', message: options.message, details: { ...options.details, expectedVersion, actualVersion } });
+    this.name = 'ConcurrencyError';
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
   }
 }

@@ -2,6 +2,7 @@ export {
   AgentchartError,
   type AgentchartErrorCode,
   type AgentchartErrorOptions,
+  ConcurrencyError,
 } from './agentchart-error.js';
 export { agentRunMachine, agentRunMachineVersion } from './machines/agent-run-machine.js';
 export type {

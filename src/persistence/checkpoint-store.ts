@@ -47,7 +47,7 @@ export interface RunQuery {
  * Where runs, checkpoints, messages and the tool-call journal are kept. One narrow interface for
  * every backend (memory, LevelDB, later Redis), each checked by the contract suite in
  * `agentchart/testing`. Writes that belong together are one atomic batch; run heads change by
- * compare-and-set on `version` (a stale write fails with `CONCURRENCY_CONFLICT`, and nothing is lost).
+ * compare-and-set on `version` (a stale write fails with `CONCURRENCY`, and nothing is lost).
  */
 export interface CheckpointStore {
   /**

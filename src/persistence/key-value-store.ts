@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AgentchartError } from '../agentchart-error.js';
+import { AgentchartError, ConcurrencyError } from '../agentchart-error.js';
 import { deepFreeze } from '../deep-freeze.js';
 import type { Message, ToolResultBlock } from '../model/message.js';
 import {
@@ -78,10 +78,11 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
       });
     }
     if (record.version !== expectedVersion) {
-      throw new AgentchartError({
-        code: 'CONCURRENCY_CONFLICT',
+      throw new ConcurrencyError({
         message: `Run '${runId}' is at version ${record.version}, not ${expectedVersion}: another writer changed it`,
-        details: { runId, expectedVersion, actualVersion: record.version },
+        expectedVersion,
+        actualVersion: record.version,
+        details: { runId },
       });
     }
     return record;

@@ -159,16 +159,16 @@ export function checkpointStoreContract(
       same(await store.getCheckpoint('r1@9'), undefined, 'unknown checkpoint');
     });
 
-    it('refuses a stale version with CONCURRENCY_CONFLICT and writes nothing', async () => {
+    it('refuses a stale version with CONCURRENCY and writes nothing', async () => {
       await store.createRun({ runId: 'r1', forkOf: null, messages: [] });
       await store.appendCheckpoint(testEnvelope('r1', 0, []), 1);
       same(
         await codeOf(store.appendCheckpoint(testEnvelope('r1', 1, []), 1)),
-        'CONCURRENCY_CONFLICT',
+        'CONCURRENCY',
         'stale append',
       );
       same(await store.getCheckpoint('r1@1'), undefined, 'refused checkpoint');
-      same(await codeOf(store.setRunStatus('r1', 'paused', 1)), 'CONCURRENCY_CONFLICT', 'stale status');
+      same(await codeOf(store.setRunStatus('r1', 'paused', 1)), 'CONCURRENCY', 'stale status');
       same(
         await codeOf(store.appendCheckpoint(testEnvelope('r9', 0, []), 1)),
         'RUN_NOT_FOUND',
@@ -194,7 +194,7 @@ export function checkpointStoreContract(
             done++;
             step++;
           } catch (error) {
-            if (!AgentchartError.isInstance(error) || error.code !== 'CONCURRENCY_CONFLICT') throw error;
+            if (!AgentchartError.isInstance(error) || error.code !== 'CONCURRENCY') throw error;
           }
         }
       };
