@@ -82,9 +82,18 @@ export class ConcurrencyError extends AgentchartError {
   readonly expectedVersion: number;
   readonly actualVersion: number;
 
-  constructor(options: { message: string; expectedVersion: number; actualVersion: number; details?: Record<string, unknown> }) {
+  constructor(options: {
+    message: string;
+    expectedVersion: number;
+    actualVersion: number;
+    details?: Record<string, unknown>;
+  }) {
     const { expectedVersion, actualVersion } = options;
-    super({ code: 'CONCURRENCY', message: options.message, details: { ...options.details, expectedVersion, actualVersion } });
+    super({
+      code: 'CONCURRENCY',
+      message: options.message,
+      details: { ...options.details, expectedVersion, actualVersion },
+    });
     this.name = 'ConcurrencyError';
     this.expectedVersion = expectedVersion;
     this.actualVersion = actualVersion;

@@ -49,6 +49,9 @@ export type {
   NewRun,
   RunQuery,
   RunRecord,
+  SessionCommit,
+  SessionMessage,
+  SessionRecord,
 } from './persistence/checkpoint-store.js';
 export { type KeyRange, type KeyValue, type KeyValueWrite, memoryKeyValue } from './persistence/key-value.js';
 export { createKeyValueStore, type KeyValueStoreOptions } from './persistence/key-value-store.js';
@@ -78,6 +81,14 @@ export {
   type RuntimeTimeouts,
   type StartOptions,
 } from './runtime/runtime-config.js';
+export {
+  boundHistory,
+  type Session,
+  type SessionCommitOutcome,
+  type SessionOptions,
+  type SessionRun,
+  type SessionRunOptions,
+} from './runtime/session.js';
 export type { RunEvent, RunEventBase, RunEventBody, RunEventOf, RunPhase } from './streaming/run-event.js';
 export { toAsyncIterable } from './streaming/to-async-iterable.js';
 export { type AskUserOptions, askUser } from './tools/ask-user.js';

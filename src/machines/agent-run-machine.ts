@@ -22,6 +22,7 @@ export function initialContext({
   timeouts = {},
   startedAt,
   context,
+  session,
 }: AgentRunInput): AgentRunContext {
   const start = startedAt ?? Date.now();
   const deadlines = timeouts.totalMs === undefined ? {} : { total: start + timeouts.totalMs };
@@ -41,6 +42,7 @@ export function initialContext({
     pendingRequests: [],
     pausedFrom: undefined,
     settings: {},
+    session,
     error: undefined,
   };
 }

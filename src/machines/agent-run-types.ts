@@ -62,6 +62,8 @@ export interface AgentRunContext {
   pausedFrom: 'plan' | 'act' | 'waiting_input' | undefined;
   /** What this run does differently from its runtime (a fork's changes): kept with it, so a restore keeps them. */
   settings: RunSettings;
+  /** The session the run belongs to, the version it started from, and how many messages of history it began with. */
+  session: SessionLink | undefined;
   error: RunError | undefined;
 }
 
@@ -74,6 +76,13 @@ export interface RunSettings {
   toolNames?: string[];
 }
 
+/** A run's link to its session: it commits its new messages there, on that version, when it ends. */
+export interface SessionLink {
+  sessionId: string;
+  version: number;
+  historyLength: number;
+}
+
 /** What a run starts from: a new conversation, or (to continue a run) a whole context. */
 export interface AgentRunInput {
   runId: string;
@@ -84,6 +93,8 @@ export interface AgentRunInput {
   startedAt?: number;
   /** A context to continue from (a run that ended on a budget or a timeout, resumed with new limits). */
   context?: AgentRunContext;
+  /** The session a new run belongs to (its `messages` then begin with the session's history). */
+  session?: SessionLink;
 }
 
 /** What the `modelTurn` actor is given and returns. */

@@ -27,6 +27,28 @@ export interface NewRun {
   firstCheckpoint?: CheckpointEnvelope;
 }
 
+/** A session as the store knows it: its version (bumped by each commit) and how many messages it holds. */
+export interface SessionRecord {
+  sessionId: string;
+  version: number;
+  messageCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A message of a session: what was said, by which run, and when. */
+export interface SessionMessage extends Message {
+  runId: string;
+  at: string;
+}
+
+/** The messages a run adds to its session, and the session version it started from. */
+export interface SessionCommit {
+  runId: string;
+  messages: readonly SessionMessage[];
+  expectedVersion: number;
+}
+
 /** What `listCheckpoints` takes. */
 export interface CheckpointQuery {
   runId?: string;
@@ -71,6 +93,16 @@ export interface CheckpointStore {
   deleteCheckpoint(checkpointId: string): Promise<boolean>;
   /** The runs started from checkpoints of this run (forks, resumes of older points), with the checkpoint each started from. */
   listForks(runId: string): Promise<{ runId: string; forkOf: string }[]>;
+  /** A session, or undefined before its first commit. */
+  getSession(sessionId: string): Promise<SessionRecord | undefined>;
+  /** A session's messages from index `from` (default 0) on, oldest first. */
+  readSessionMessages(sessionId: string, from?: number): Promise<SessionMessage[]>;
+  /**
+   * Appends a run's messages to a session, atomically, if the session is still at
+   * `expectedVersion` (0 for a new session); `ConcurrencyError` otherwise, and nothing is written.
+   * A run commits once: committing the same run again changes nothing and returns the record.
+   */
+  commitToSession(sessionId: string, commit: SessionCommit): Promise<SessionRecord>;
   /** The journal of tool calls: a result recorded here is never executed again for that run. */
   getToolResult(runId: string, toolCallId: string): Promise<ToolResultBlock | undefined>;
   putToolResult(runId: string, result: ToolResultBlock): Promise<void>;

@@ -12,7 +12,16 @@ import {
   parseCheckpointJson,
   runOfCheckpoint,
 } from './checkpoint-envelope.js';
-import type { CheckpointQuery, CheckpointStore, NewRun, RunQuery, RunRecord } from './checkpoint-store.js';
+import type {
+  CheckpointQuery,
+  CheckpointStore,
+  NewRun,
+  RunQuery,
+  RunRecord,
+  SessionCommit,
+  SessionMessage,
+  SessionRecord,
+} from './checkpoint-store.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
 import { createKeyedMutex } from './keyed-mutex.js';
 
@@ -27,6 +36,10 @@ const logKey = (runId: string, index: number) => `log!${runId}!${String(index).p
 const blobKey = (hash: string) => `blob!${hash}`;
 const toolKey = (runId: string, toolCallId: string) => `tool!${runId}!${toolCallId}`;
 const forkKey = (parentRunId: string, runId: string) => `fork!${parentRunId}!${runId}`;
+const sessionKey = (sessionId: string) => `sess!${sessionId}`;
+const sessionMessageKey = (sessionId: string, index: number) =>
+  `smsg!${sessionId}!${String(index).padStart(10, '0')}`;
+const sessionCommitKey = (sessionId: string, runId: string) => `scommit!${sessionId}!${runId}`;
 
 const end = '\uffff';
 
@@ -385,6 +398,60 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
       }
       return forks;
     },
+
+    async getSession(sessionId: string) {
+      const text = await kv.get(sessionKey(sessionId));
+      return text === undefined
+        ? undefined
+        : (parseCheckpointJson(text, `session '${sessionId}'`) as SessionRecord);
+    },
+
+    async readSessionMessages(sessionId: string, from = 0) {
+      const messages: SessionMessage[] = [];
+      const range = { gte: sessionMessageKey(sessionId, from), lt: `smsg!${sessionId}!${end}` };
+      for await (const [, text] of kv.range(range)) {
+        messages.push(parseCheckpointJson(text, `a message of session '${sessionId}'`) as SessionMessage);
+      }
+      return messages;
+    },
+
+    commitToSession: (sessionId: string, commit: SessionCommit) =>
+      mutex.run(`session:${sessionId}`, async () => {
+        const [recordText, committed] = await kv.getMany([
+          sessionKey(sessionId),
+          sessionCommitKey(sessionId, commit.runId),
+        ]);
+        const now = new Date().toISOString();
+        const record: SessionRecord =
+          recordText === undefined
+            ? { sessionId, version: 0, messageCount: 0, createdAt: now, updatedAt: now }
+            : (parseCheckpointJson(recordText, `session '${sessionId}'`) as SessionRecord);
+        if (committed !== undefined) return record;
+        if (record.version !== commit.expectedVersion) {
+          throw new ConcurrencyError({
+            message: `Session '${sessionId}' is at version ${record.version}, not ${commit.expectedVersion}: another run committed to it first`,
+            expectedVersion: commit.expectedVersion,
+            actualVersion: record.version,
+            details: { sessionId, runId: commit.runId },
+          });
+        }
+        const next: SessionRecord = {
+          ...record,
+          version: record.version + 1,
+          messageCount: record.messageCount + commit.messages.length,
+          updatedAt: now,
+        };
+        await kv.batch([
+          ...commit.messages.map((message, offset) => ({
+            type: 'put' as const,
+            key: sessionMessageKey(sessionId, record.messageCount + offset),
+            value: JSON.stringify(message),
+          })),
+          { type: 'put', key: sessionKey(sessionId), value: JSON.stringify(next) },
+          { type: 'put', key: sessionCommitKey(sessionId, commit.runId), value: String(next.version) },
+        ]);
+        return next;
+      }),
 
     async getToolResult(runId: string, toolCallId: string) {
       const text = await kv.get(toolKey(runId, toolCallId));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AgentchartError } from '../agentchart-error.js';
+import type { AgentRunContext } from '../machines/agent-run-types.js';
 import type { Message } from '../model/message.js';
 import type { CheckpointEnvelope, CheckpointMeta } from '../persistence/checkpoint-envelope.js';
 import type {
@@ -32,6 +33,7 @@ import {
 import type { RunStatusInfo } from './run-status.js';
 import {
   defaultStorePath,
+  defined,
   parseQuery,
   parseResumeOptions,
   parseStartOptions,
@@ -41,6 +43,14 @@ import {
   resolveRuntimeConfig,
   type StartOptions,
 } from './runtime-config.js';
+import {
+  commitSessionRun,
+  openSession,
+  type Session,
+  type SessionCommitOutcome,
+  type SessionHost,
+  type SessionOptions,
+} from './session.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 
 /** Owns the runs of one process: starts, controls, resumes and recovers them, and reads their checkpoints. */
@@ -65,6 +75,11 @@ export interface Runtime {
   respond(runId: string, requestId: string, value: unknown): Promise<RunHandle>;
   approve(runId: string, requestId: string): Promise<RunHandle>;
   reject(runId: string, requestId: string, reason?: string): Promise<RunHandle>;
+  /**
+   * A conversation over many runs (one per user message), loaded from the store (a new one is
+   * empty): its history is bounded, and each run commits its messages with compare-and-set.
+   */
+  session(sessionId: string, options?: SessionOptions): Promise<Session>;
   /**
    * Resumes every stored run whose latest checkpoint is not terminal (after a crash or restart).
    * With `unloadParked`, parked runs stay on disk until they are answered or resumed.
@@ -153,6 +168,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     active: new Map(),
     supervisor: createSupervisor(config.inspect),
     reload: (runId) => load(runId),
+    onEnded: (result, context) => commitIfSession(result, context),
   };
   const { active } = environment;
   let closed = false;
@@ -180,6 +196,14 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   function start(options: StartOptions): RunHandle {
     ensureOpen();
     const { input } = parseStartOptions(options);
+    return launchNew({ ...options, input, history: [] });
+  }
+
+  /** Launches a new run: its history (a session's, or none), then the user's input. */
+  function launchNew(
+    options: StartOptions & { history: readonly Message[]; session?: { sessionId: string; version: number } },
+  ): RunHandle {
+    const { input, history } = options;
     const runId = options.runId ?? `run_${randomUUID()}`;
     if (active.has(runId)) {
       throw new AgentchartError({
@@ -188,18 +212,18 @@ export function createRuntime(config: RuntimeConfig): Runtime {
         details: { runId },
       });
     }
-    const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: input }] }];
+    const messages: Message[] = [
+      ...history.map(({ role, content }) => ({ role, content })),
+      { role: 'user', content: [{ type: 'text', text: input }] },
+    ];
     const totalMs = options.timeoutMs ?? settings.timeouts.totalMs;
-    const { planMs, actMs } = settings.timeouts;
-    const timeouts = {
-      ...(totalMs === undefined ? {} : { totalMs }),
-      ...(planMs === undefined ? {} : { planMs }),
-      ...(actMs === undefined ? {} : { actMs }),
-    };
+    const timeouts = defined({ totalMs, planMs: settings.timeouts.planMs, actMs: settings.timeouts.actMs });
+    const session =
+      options.session === undefined ? {} : { session: { ...options.session, historyLength: history.length } };
     return launchRun(environment, {
       runId,
       inputText: input,
-      start: { input: { runId, messages, limits: settings.limits, timeouts } },
+      start: { input: { runId, messages, limits: settings.limits, timeouts, ...session } },
       prepare: async ({ snapshot, persisted }) => {
         const ready = await store();
         const place = { runId, stepNum: 0, parentId: null, forkOf: null };
@@ -213,6 +237,35 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       signal: signalOf(options.signal),
     }).handle;
   }
+
+  // Sessions: each run of a session commits its messages when it ends; `session.run` waits on that.
+  const commitWaiters = new Map<
+    string,
+    { resolve(outcome: SessionCommitOutcome): void; reject(error: unknown): void }
+  >();
+  async function commitIfSession(result: RunResult, context: AgentRunContext): Promise<void> {
+    if (context.session === undefined) return;
+    const waiter = commitWaiters.get(result.runId);
+    commitWaiters.delete(result.runId);
+    try {
+      const outcome = await commitSessionRun(await store(), result, context);
+      waiter?.resolve(outcome);
+    } catch (error) {
+      waiter?.reject(error);
+    }
+  }
+  const sessionHost: SessionHost = {
+    store,
+    startSessionRun: ({ input, history, session, runId, signal, timeoutMs }) => {
+      ensureOpen();
+      parseStartOptions({ input, ...(runId === undefined ? {} : { runId }) });
+      return launchNew({ input, history, session, ...defined({ runId, signal, timeoutMs }) });
+    },
+    commitOf: (runId) =>
+      new Promise<SessionCommitOutcome>((resolve, reject) => {
+        commitWaiters.set(runId, { resolve, reject });
+      }),
+  };
 
   /** The live handle of a run, loading it from its latest checkpoint if it is only stored. */
   function load(runId: string, options: ResumeOptions = {}): Promise<RunHandle> {
@@ -397,6 +450,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     approve: (runId, requestId) => answer((handle) => handle.approve(requestId))(runId),
     reject: (runId, requestId, reason) => answer((handle) => handle.reject(requestId, reason))(runId),
     recover,
+    session: (sessionId, options) => openSession(sessionHost, sessionId, options),
     checkpoints,
     runs,
     supervisor: environment.supervisor.actor,

@@ -45,6 +45,8 @@ export interface RunEnvironment {
   active: Map<string, RunHandle>;
   /** The supervisor the runs are spawned under. */
   supervisor: Supervisor;
+  /** Told of every run that ends (done, failed or cancelled), before its result resolves: sessions commit here. */
+  onEnded(result: RunResult, context: AgentRunContext): Promise<void>;
   /** Loads a run that was dropped from memory (from its latest checkpoint), for an answer or a resume. */
   reload(runId: string): Promise<RunHandle>;
 }
@@ -249,7 +251,9 @@ export function launchRun(
     try {
       await ready;
       await checkpointer?.finish(snapshot.value as RunPhase);
-      settle(resultOf(runId, snapshot, lastContext));
+      const ended = resultOf(runId, snapshot, lastContext);
+      await environment.onEnded(ended, snapshot.context).catch(() => {});
+      settle(ended);
     } catch (error) {
       // A run whose end could not be stored is reported as failed: the store still holds it as running.
       settle(

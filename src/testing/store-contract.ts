@@ -162,11 +162,7 @@ export function checkpointStoreContract(
     it('refuses a stale version with CONCURRENCY and writes nothing', async () => {
       await store.createRun({ runId: 'r1', forkOf: null, messages: [] });
       await store.appendCheckpoint(testEnvelope('r1', 0, []), 1);
-      same(
-        await codeOf(store.appendCheckpoint(testEnvelope('r1', 1, []), 1)),
-        'CONCURRENCY',
-        'stale append',
-      );
+      same(await codeOf(store.appendCheckpoint(testEnvelope('r1', 1, []), 1)), 'CONCURRENCY', 'stale append');
       same(await store.getCheckpoint('r1@1'), undefined, 'refused checkpoint');
       same(await codeOf(store.setRunStatus('r1', 'paused', 1)), 'CONCURRENCY', 'stale status');
       same(
@@ -269,6 +265,44 @@ export function checkpointStoreContract(
         ['r2'],
         'done or active',
       );
+    });
+
+    it('commits runs to a session with compare-and-set, once per run', async () => {
+      const said = (runId: string, text: string) => ({
+        ...testMessage(text),
+        runId,
+        at: '2026-01-01T00:00:00.000Z',
+      });
+      same(await store.getSession('s1'), undefined, 'new session');
+      const first = await store.commitToSession('s1', {
+        runId: 'r1',
+        messages: [said('r1', 'a'), said('r1', 'b')],
+        expectedVersion: 0,
+      });
+      same([first.version, first.messageCount], [1, 2], 'after the first commit');
+      same(
+        await store.commitToSession('s1', { runId: 'r1', messages: [said('r1', 'a')], expectedVersion: 0 }),
+        first,
+        'the same run again',
+      );
+      const stale = store.commitToSession('s1', {
+        runId: 'r2',
+        messages: [said('r2', 'c')],
+        expectedVersion: 0,
+      });
+      same(await codeOf(stale), 'CONCURRENCY', 'a stale commit');
+      same(
+        (await store.readSessionMessages('s1')).map((message) => message.content),
+        [said('r1', 'a').content, said('r1', 'b').content],
+        'messages',
+      );
+      await store.commitToSession('s1', { runId: 'r2', messages: [said('r2', 'c')], expectedVersion: 1 });
+      same(
+        (await store.readSessionMessages('s1', 2)).map((message) => message.runId),
+        ['r2'],
+        'messages from index 2',
+      );
+      same((await store.getSession('s1'))?.version, 2, 'version');
     });
 
     it('keeps the tool-call journal per run', async () => {
