@@ -99,6 +99,7 @@ export const contextWithoutMessagesSchema = z.strictObject({
     modelId: z.string().optional(),
     toolNames: z.array(z.string()).optional(),
   }),
+  session: z.strictObject({ sessionId: z.string().min(1), version: count, historyLength: count }).optional(),
   error: z
     .strictObject({
       errorClass: z.enum(errorClasses),

@@ -114,6 +114,8 @@ function modified(context: AgentRunContext, changes: ForkModifications): AgentRu
     deadlines: totalMs === undefined ? {} : { total: Date.now() + totalMs },
     pausedFrom: undefined,
     error: undefined,
+    // A fork explores a branch; only the run that went first speaks for the session.
+    session: undefined,
     ...(conversationChanged
       ? {
           turn: messages.filter((message) => message.role === 'assistant').length,
