@@ -17,6 +17,7 @@ export type AgentchartErrorCode =
   | 'RUN_NOT_FOUND'
   | 'RUN_ACTIVE'
   | 'RUN_ENDED'
+  | 'RUN_DETACHED'
   | 'CHECKPOINT_NOT_FOUND'
   | 'CHECKPOINT_CORRUPT'
   | 'CHECKPOINT_INVALID'

@@ -176,6 +176,41 @@ describe('sessions across restarts', () => {
   });
 });
 
+describe('a paused session run', () => {
+  it('commits once, when it ends after being resumed in the next process', async () => {
+    const path = mkdtempSync(join(tmpdir(), 'agentchart-sessions-'));
+    const slow: Script = (request) => ({ ...counting(request, 0), tokenDelayMs: 5 });
+    let store = await levelStore({ path });
+    let runtime = createRuntime({ model: scriptedModel(slow), store });
+    const session = await runtime.session('paused');
+    const run = await session.run('take your time', { runId: 'slow' });
+    await new Promise<void>((resolve) =>
+      run.events$.subscribe((event) => event.type === 'text-delta' && resolve()),
+    );
+    await runtime.pause('slow');
+    await runtime.close();
+    await store.close();
+    await expect(run.committed).rejects.toMatchObject({
+      code: 'RUN_DETACHED',
+      details: { status: 'paused' },
+    });
+
+    store = await levelStore({ path });
+    runtime = createRuntime({ model: scriptedModel(slow), store });
+    expect((await runtime.session('paused')).version).toBe(0);
+    const resumed = await runtime.resume('slow');
+    expect(await resumed.result).toMatchObject({ status: 'done', output: '#1: take your time' });
+    const after = await runtime.session('paused');
+    expect(after.version).toBe(1);
+    expect(after.messages.map((message) => [message.role, message.runId])).toEqual([
+      ['user', 'slow'],
+      ['assistant', 'slow'],
+    ]);
+    await runtime.close();
+    await store.close();
+  });
+});
+
 describe('boundHistory', () => {
   const user = (text: string): Message => ({ role: 'user', content: [{ type: 'text', text }] });
   const answer = (text: string): Message => ({ role: 'assistant', content: [{ type: 'text', text }] });

@@ -43,7 +43,9 @@ export interface SessionRun extends RunHandle {
   /**
    * Resolves when the run has ended and its new messages are in the session. Rejects with a
    * `ConcurrencyError` if another run committed first (its messages stay in its checkpoints, and the
-   * session is unchanged), or with `RUN_ENDED` if the run did not succeed (nothing is committed).
+   * session is unchanged), with `RUN_ENDED` if the run did not succeed (nothing is committed), or
+   * with `RUN_DETACHED` if it left this runtime before it ended (the runtime closed while it was
+   * paused or waiting; it commits when it ends, in whichever process resumes it).
    */
   readonly committed: Promise<SessionCommitOutcome>;
 }
@@ -141,7 +143,7 @@ export async function openSession(
         let handle = first;
         for (let attempts = 1; ; attempts++) {
           try {
-            const outcome = await host.commitOf(handle.id);
+            const outcome = await Promise.race([host.commitOf(handle.id), handle.result.then(leftUnended)]);
             await reload();
             return { ...outcome, attempts };
           } catch (error) {
@@ -157,6 +159,15 @@ export async function openSession(
     },
   };
   return session;
+}
+
+/** A run that settled without committing left this process before it ended (closed, unloaded). */
+function leftUnended(result: RunResult): never {
+  throw new AgentchartError({
+    code: 'RUN_DETACHED',
+    message: `Run '${result.runId}' left this runtime ${result.status} before it ended; it commits to its session when it ends, in whichever process resumes it`,
+    details: { runId: result.runId, status: result.status },
+  });
 }
 
 /**
