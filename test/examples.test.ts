@@ -93,6 +93,17 @@ describe('examples', () => {
     expect(stdout).toContain('same states: true, same answer: true');
   });
 
+  it('chat-session holds a bounded conversation, resolves a race, and continues after a restart', async () => {
+    const { stdout } = await runExample('examples/chat-session.ts');
+    expect(stdout).toContain('v3 Thanks! -> (3 questions so far) You said: Thanks!');
+    expect(stdout).toContain('history the next run sees: 4 of 6 messages');
+    expect(stdout).toMatch(/committed req-[ab] as v4\n/);
+    expect(stdout).toContain('conflict: expected v3, session is at v4');
+    expect(stdout).toContain('both committed (v5, v6), in 1 and 2 attempts');
+    expect(stdout).toContain('after restart: v6, 12 messages');
+    expect(stdout).toContain('v7 Still there? -> (3 questions so far) You said: Still there?');
+  });
+
   it('inspect relays the run to a local inspector page', async () => {
     const port = await freePort();
     const { stdout } = await runExample('examples/inspect.ts', {
