@@ -1,4 +1,5 @@
 import type { Message, ToolResultBlock } from '../model/message.js';
+import type { RunEvent } from '../streaming/run-event.js';
 import type { CheckpointEnvelope, CheckpointMeta, CheckpointStatus } from './checkpoint-envelope.js';
 
 /** A run as the store knows it: its status and its latest checkpoint, versioned for compare-and-set. */
@@ -59,6 +60,23 @@ export interface CheckpointQuery {
   order?: 'asc' | 'desc';
 }
 
+/**
+ * A run event as the event log keeps it. Token deltas are kept coalesced per content block: one
+ * `text-delta` (or `thinking-delta`) with the whole block's text, the `seq` of its last delta, and
+ * `firstSeq` and `parts` (the length of each delta) so a reader can start in the middle of it.
+ */
+export interface StoredRunEvent {
+  event: RunEvent;
+  firstSeq?: number;
+  parts?: number[];
+}
+
+/** What `appendEvents` takes. */
+export interface AppendEventsOptions {
+  /** The most events the run's log keeps; the oldest go first. */
+  maxEvents: number;
+}
+
 /** What `listRuns` takes. */
 export interface RunQuery {
   status?: CheckpointStatus | readonly CheckpointStatus[];
@@ -103,6 +121,15 @@ export interface CheckpointStore {
    * A run commits once: committing the same run again changes nothing and returns the record.
    */
   commitToSession(sessionId: string, commit: SessionCommit): Promise<SessionRecord>;
+  /**
+   * Appends events to a run's log, in `seq` order after those it holds, dropping the oldest beyond
+   * `maxEvents`, in one atomic batch. Events at or below the log's last `seq` are ignored.
+   */
+  appendEvents(runId: string, events: readonly StoredRunEvent[], options: AppendEventsOptions): Promise<void>;
+  /** The run's logged events whose `seq` is `fromSeq` or more (coalesced deltas that reach it included), oldest first. */
+  readEvents(runId: string, fromSeq?: number): Promise<StoredRunEvent[]>;
+  /** The `seq` the run's next event gets: one past the last logged (0 for a run with no log). */
+  nextEventSeq(runId: string): Promise<number>;
   /** The journal of tool calls: a result recorded here is never executed again for that run. */
   getToolResult(runId: string, toolCallId: string): Promise<ToolResultBlock | undefined>;
   putToolResult(runId: string, result: ToolResultBlock): Promise<void>;

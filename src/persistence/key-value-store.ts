@@ -13,6 +13,7 @@ import {
   runOfCheckpoint,
 } from './checkpoint-envelope.js';
 import type {
+  AppendEventsOptions,
   CheckpointQuery,
   CheckpointStore,
   NewRun,
@@ -21,6 +22,7 @@ import type {
   SessionCommit,
   SessionMessage,
   SessionRecord,
+  StoredRunEvent,
 } from './checkpoint-store.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
 import { createKeyedMutex } from './keyed-mutex.js';
@@ -40,6 +42,15 @@ const sessionKey = (sessionId: string) => `sess!${sessionId}`;
 const sessionMessageKey = (sessionId: string, index: number) =>
   `smsg!${sessionId}!${String(index).padStart(10, '0')}`;
 const sessionCommitKey = (sessionId: string, runId: string) => `scommit!${sessionId}!${runId}`;
+
+const eventKey = (runId: string, seq: number) => `ev!${runId}!${String(seq).padStart(12, '0')}`;
+const eventMetaKey = (runId: string) => `evm!${runId}`;
+
+/** How many events a run's log holds, and the seq its next one gets. */
+interface EventLogMeta {
+  next: number;
+  count: number;
+}
 
 const end = '\uffff';
 
@@ -452,6 +463,57 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
         ]);
         return next;
       }),
+
+    appendEvents: (runId: string, events: readonly StoredRunEvent[], { maxEvents }: AppendEventsOptions) =>
+      mutex.run(`events:${runId}`, async () => {
+        const metaText = await kv.get(eventMetaKey(runId));
+        const meta: EventLogMeta =
+          metaText === undefined
+            ? { next: 0, count: 0 }
+            : (parseCheckpointJson(metaText, `the event log of run '${runId}'`) as EventLogMeta);
+        const fresh: StoredRunEvent[] = [];
+        let last = meta.next - 1;
+        for (const stored of events) {
+          if (stored.event.seq <= last) continue;
+          fresh.push(stored);
+          last = stored.event.seq;
+        }
+        if (fresh.length === 0) return;
+        // Beyond the bound the oldest go: first those stored, then (if the batch alone is too big) its first.
+        const excess = Math.max(0, meta.count + fresh.length - maxEvents);
+        const writes: KeyValueWrite[] = [];
+        if (excess > 0 && meta.count > 0) {
+          const prefix = `ev!${runId}!`;
+          const limit = Math.min(excess, meta.count);
+          for await (const [key] of kv.range({ gte: prefix, lt: prefix + end, limit })) {
+            writes.push({ type: 'del', key });
+          }
+        }
+        const kept = fresh.slice(Math.max(0, excess - writes.length));
+        for (const stored of kept) {
+          writes.push({ type: 'put', key: eventKey(runId, stored.event.seq), value: JSON.stringify(stored) });
+        }
+        const next = last + 1;
+        const count = meta.count - (writes.length - kept.length) + kept.length;
+        writes.push({ type: 'put', key: eventMetaKey(runId), value: JSON.stringify({ next, count }) });
+        await kv.batch(writes);
+      }),
+
+    async readEvents(runId: string, fromSeq = 0) {
+      const events: StoredRunEvent[] = [];
+      const range = { gte: eventKey(runId, Math.max(0, fromSeq)), lt: `ev!${runId}!${end}` };
+      for await (const [, text] of kv.range(range)) {
+        events.push(parseCheckpointJson(text, `an event of run '${runId}'`) as StoredRunEvent);
+      }
+      return events;
+    },
+
+    async nextEventSeq(runId: string) {
+      const text = await kv.get(eventMetaKey(runId));
+      return text === undefined
+        ? 0
+        : (parseCheckpointJson(text, `the event log of run '${runId}'`) as EventLogMeta).next;
+    },
 
     async getToolResult(runId: string, toolCallId: string) {
       const text = await kv.get(toolKey(runId, toolCallId));

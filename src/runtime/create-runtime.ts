@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { Observable } from 'rxjs';
 import { AgentchartError } from '../agentchart-error.js';
 import type { AgentRunContext } from '../machines/agent-run-types.js';
 import type { Message } from '../model/message.js';
@@ -12,6 +13,8 @@ import type {
   RunRecord,
 } from '../persistence/checkpoint-store.js';
 import type { RunResult } from '../run-result.js';
+import { createEventLogRegistry, followRunEvents } from '../streaming/event-log.js';
+import type { RunEvent } from '../streaming/run-event.js';
 import { createToolRegistry } from '../tools/tool-registry.js';
 import { signalOf } from './cancel-token.js';
 import { statusOf } from './checkpoint-policy.js';
@@ -104,6 +107,14 @@ export interface Runtime {
    * states and answer (up to `untilStep`, a checkpoint's step, when given).
    */
   replay(runId: string, options?: { untilStep?: number }): Promise<ReplayReport>;
+  /**
+   * A run's events from `fromSeq` on (default 0): those in its event log, then the live ones, with
+   * no gap and no duplicate, for a client that reconnects after a disconnect or a restart. Token
+   * deltas from the log come coalesced per content block (a block the client had part of comes as
+   * the rest of its text). A parked run is followed until it is resumed or answered in this
+   * runtime. Completes after `run-end`; errors with `RUN_NOT_FOUND` for an unknown run.
+   */
+  events(runId: string, options?: { fromSeq?: number }): Observable<RunEvent>;
   readonly checkpoints: {
     /** Checkpoint descriptions, newest first unless `order: 'asc'`. */
     list(query?: CheckpointQuery): Promise<CheckpointMeta[]>;
@@ -167,6 +178,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     unloadParked: settings.unloadParked,
     active: new Map(),
     supervisor: createSupervisor(config.inspect),
+    eventLogs: createEventLogRegistry({ store: () => store(), maxEvents: settings.maxLoggedEvents }),
     reload: (runId) => load(runId),
     onEnded: (result, context) => commitIfSession(result, context),
   };
@@ -423,6 +435,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     const running = [...active.values()];
     await Promise.all(running.map((run) => detachRun(run, 'runtime closed')));
     await Promise.all(running.map((run) => run.result));
+    await environment.eventLogs.flushed();
     environment.supervisor.actor.stop();
     if (config.store === undefined && opening !== undefined)
       await (await opening.catch(() => undefined))?.close();
@@ -440,6 +453,19 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     forkMany: (checkpointId, branches) =>
       Promise.all(branches.map((modifications) => fork(checkpointId, { modifications }))),
     history: async (runId) => historyOf(await store(), runId),
+    events: (runId, options = {}) => {
+      if (
+        typeof runId !== 'string' ||
+        runId === '' ||
+        !(options.fromSeq === undefined || (Number.isInteger(options.fromSeq) && options.fromSeq >= 0))
+      ) {
+        throw new AgentchartError({
+          code: 'INVALID_ARGUMENT',
+          message: `runtime.events needs a run id and a fromSeq that is a non-negative integer, got ${JSON.stringify({ runId, ...options })}`,
+        });
+      }
+      return followRunEvents(environment.eventLogs, runId, options.fromSeq ?? 0);
+    },
     at: async (checkpointId) => pointOf(await checkpoints.get(checkpointId)),
     compare: async (runIdA, runIdB) => compareRuns(await store(), runIdA, runIdB),
     replay: async (runId, options = {}) => replayRun(await store(), runId, options.untilStep),

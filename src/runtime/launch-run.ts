@@ -7,6 +7,7 @@ import { type ModelPrice, priceOf } from '../model/prices.js';
 import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
 import { toRunError } from '../run-error.js';
 import type { RunResult } from '../run-result.js';
+import type { EventLogRegistry } from '../streaming/event-log.js';
 import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
 import { createRunEventStream } from '../streaming/run-event-stream.js';
 import { toAsyncIterable } from '../streaming/to-async-iterable.js';
@@ -47,6 +48,8 @@ export interface RunEnvironment {
   supervisor: Supervisor;
   /** Told of every run that ends (done, failed or cancelled), before its result resolves: sessions commit here. */
   onEnded(result: RunResult, context: AgentRunContext): Promise<void>;
+  /** The event logs of the live runs. */
+  eventLogs: EventLogRegistry;
   /** Loads a run that was dropped from memory (from its latest checkpoint), for an answer or a resume. */
   reload(runId: string): Promise<RunHandle>;
 }
@@ -81,6 +84,8 @@ export interface RunSpec {
     persisted: Record<string, unknown>;
   }) => Promise<PreparedRun>;
   signal: AbortSignal | undefined;
+  /** The seq of the run's first event here: where its event log left off (0 for a new run). */
+  firstSeq?: number;
 }
 
 const parked = new Set<RunPhase>(['paused', 'waiting_input']);
@@ -105,7 +110,7 @@ export function launchRun(
   spec: RunSpec,
 ): { handle: RunHandle; started: Promise<void> } {
   const { runId, signal } = spec;
-  const stream = createRunEventStream(runId);
+  const stream = createRunEventStream(runId, spec.firstSeq ?? 0);
   // Events wait for the next turn of the event loop, so that a subscriber who got the handle sees them all.
   let buffered: RunEventBody[] | undefined = [];
   setImmediate(() => {
@@ -141,6 +146,9 @@ export function launchRun(
     await ready;
     return (prepared as PreparedRun).store;
   };
+  // Every event goes to the run's log (written once the run is in the store).
+  const log = environment.eventLogs.create(runId, store);
+  stream.events$.subscribe((event) => log.record(event));
   const { model, systemPrompt, registry } = runSettings(environment, settingsOf(spec.start));
   const unregister = environment.supervisor.register(runId, {
     notify: emit,
@@ -217,7 +225,10 @@ export function launchRun(
     if (environment.active.get(runId) === handle) environment.active.delete(runId);
     if (detached === undefined) environment.supervisor.ended(runId, ended.status);
     unregister();
+    // A run that left this process without ending has no `run-end` in its log: it goes on elsewhere.
+    if (detached !== undefined) void environment.eventLogs.release(log, { detach: true });
     stream.end({ type: 'run-end', result: ended });
+    if (detached === undefined) void environment.eventLogs.release(log);
   });
 
   /**
@@ -291,6 +302,7 @@ export function launchRun(
         },
       });
       checkpointer = writer;
+      environment.eventLogs.register(log);
       const { headCheckpointId, stepNum } = ready.record;
       if (ready.created && headCheckpointId !== null) {
         emit({

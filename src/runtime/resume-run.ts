@@ -46,8 +46,11 @@ export async function resumeRun(
   const context = withOptions({ ...envelope.context, runId }, options, continuation);
   const { messages, limits } = context;
   const input = { runId, messages, limits, ...(continuation ? { context } : {}) };
+  // A run continued under its own id numbers its events on from where its log left off.
+  const firstSeq = continues ? await environment.eventLogs.nextSeq(runId, store) : 0;
   const { handle, started } = launchRun(environment, {
     runId,
+    firstSeq,
     inputText: inputTextOf(messages),
     // A run that ended on a budget or a timeout starts again from its context, where it was.
     start: continuation

@@ -43,6 +43,11 @@ export interface RuntimeConfig {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Emit `telemetry` events (model-turn and tool-call timings). Off by default. */
   telemetry?: boolean;
+  /**
+   * The log of each run's events kept in the store, for `runtime.events(runId, { fromSeq })`:
+   * at most `maxEvents` per run (token deltas count once per content block). Default 10,000.
+   */
+  eventLog?: { maxEvents?: number };
 }
 
 /** The `timeouts` of a runtime: {@link RunTimeouts} for every run, and two more. */
@@ -135,6 +140,7 @@ const configSchema = z.object({
     )
     .optional(),
   unloadParked: z.boolean().optional(),
+  eventLog: z.strictObject({ maxEvents: z.number().int().positive().optional() }).optional(),
   store: z
     .custom<CheckpointStore>(
       (value) => typeof (value as CheckpointStore)?.appendCheckpoint === 'function',
@@ -206,6 +212,8 @@ export interface RuntimeSettings {
   /** Prices by model id or prefix: {@link claudePrices} and the config's. */
   prices: Readonly<Record<string, ModelPrice>>;
   unloadParked: boolean;
+  /** The most events a run's log keeps. */
+  maxLoggedEvents: number;
   policy: CheckpointPolicy;
   durability: CheckpointDurability;
   migrations: CheckpointMigrations;
@@ -228,6 +236,7 @@ export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
     timeouts: defined(config.timeouts ?? {}),
     prices,
     unloadParked: config.unloadParked === true,
+    maxLoggedEvents: config.eventLog?.maxEvents ?? 10_000,
     policy: config.checkpoint?.policy ?? 'every-step',
     durability: config.checkpoint?.durability ?? 'sync',
     migrations: config.migrations ?? {},

@@ -12,11 +12,12 @@ export interface RunEventStream {
 /**
  * Creates the event stream of a run. Live subscribers get every event from the moment they
  * subscribe; a subscriber that arrives after the end gets the final event and completion, so
- * nobody waits forever on a run that is over. No history is buffered (tokens would pile up).
+ * nobody waits forever on a run that is over. No history is buffered (tokens would pile up). A run
+ * resumed in another process numbers its events on from `firstSeq`.
  */
-export function createRunEventStream(runId: string): RunEventStream {
+export function createRunEventStream(runId: string, firstSeq = 0): RunEventStream {
   const subject = new Subject<RunEvent>();
-  let seq = 0;
+  let seq = firstSeq;
   let last: RunEvent | undefined;
   const stamp = (event: RunEventBody): RunEvent => ({ ...event, runId, seq: seq++, at: Date.now() });
   const events$ = new Observable<RunEvent>((subscriber) => {

@@ -26,7 +26,13 @@ export interface RunEventBase {
 
 /** The body of each kind of event, without the common fields. */
 export type RunEventBody =
-  | { type: 'run-start'; input: string; resumedFrom?: string }
+  | {
+      type: 'run-start';
+      input: string;
+      resumedFrom?: string;
+      /** Set on a `run-start` read back from the event log, which keeps the first 1,000 characters of `input`. */
+      inputTruncated?: true;
+    }
   | { type: 'phase'; phase: RunPhase; turn: number }
   | { type: 'text-delta'; turn: number; text: string }
   | { type: 'thinking-delta'; turn: number; thinking: string }

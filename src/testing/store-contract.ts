@@ -305,6 +305,33 @@ export function checkpointStoreContract(
       same((await store.getSession('s1'))?.version, 2, 'version');
     });
 
+    it('keeps a bounded event log per run, in seq order, ignoring events it holds', async () => {
+      const event = (seq: number) => ({
+        event: { type: 'phase' as const, phase: 'plan' as const, turn: 0, runId: 'r1', seq, at: 0 },
+      });
+      same(await store.nextEventSeq('r1'), 0, 'next seq of an empty log');
+      await store.appendEvents('r1', [event(0), event(1), event(3)], { maxEvents: 4 });
+      same(await store.nextEventSeq('r1'), 4, 'next seq after a gap');
+      await store.appendEvents('r1', [event(1), event(4), event(5)], { maxEvents: 4 });
+      same(
+        (await store.readEvents('r1')).map((stored) => stored.event.seq),
+        [1, 3, 4, 5],
+        'the newest four, the repeat ignored',
+      );
+      same(
+        (await store.readEvents('r1', 4)).map((stored) => stored.event.seq),
+        [4, 5],
+        'from seq 4',
+      );
+      await store.appendEvents('r1', [event(6), event(7), event(8), event(9), event(10)], { maxEvents: 4 });
+      same(
+        (await store.readEvents('r1')).map((stored) => stored.event.seq),
+        [7, 8, 9, 10],
+        'a batch larger than the bound',
+      );
+      same(await store.readEvents('r2'), [], 'another run');
+    });
+
     it('keeps the tool-call journal per run', async () => {
       const result = {
         type: 'tool-result' as const,

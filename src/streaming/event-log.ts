@@ -1,0 +1,303 @@
+import { Observable, Subject } from 'rxjs';
+import { AgentchartError } from '../agentchart-error.js';
+import type { CheckpointStore, StoredRunEvent } from '../persistence/checkpoint-store.js';
+import type { RunEvent } from './run-event.js';
+
+type Delta = Extract<RunEvent, { type: 'text-delta' | 'thinking-delta' }>;
+
+const isDelta = (event: RunEvent): event is Delta =>
+  event.type === 'text-delta' || event.type === 'thinking-delta';
+const deltaText = (event: Delta) => (event.type === 'text-delta' ? event.text : event.thinking);
+const withText = (event: Delta, text: string): Delta =>
+  event.type === 'text-delta' ? { ...event, text } : { ...event, thinking: text };
+
+/** The most characters of a run's input its logged `run-start` keeps (its checkpoints keep it all). */
+const loggedInputLength = 1_000;
+
+/** The event as the log keeps it: a long input is not copied into every run and fork's log. */
+function shortened(event: RunEvent): RunEvent {
+  if (event.type !== 'run-start' || event.input.length <= loggedInputLength) return event;
+  return { ...event, input: event.input.slice(0, loggedInputLength), inputTruncated: true };
+}
+
+/**
+ * The event log of one live run: it takes the run's events in `seq` order and writes them to the
+ * store in batches, token deltas coalesced per content block. Until an event is in the store it
+ * is `pending`, so a reader that looks at the store and then at `pending` misses nothing.
+ */
+export interface RunEventLog {
+  readonly runId: string;
+  /** The events as the log takes them; completes when the run ends or leaves this process. */
+  readonly live$: Observable<RunEvent>;
+  /** True once the run's `run-end` is in the log (false while it runs, or after it left unended). */
+  readonly ended: boolean;
+  record(event: RunEvent): void;
+  /** The events taken but not yet written, oldest first. */
+  pending(): RunEvent[];
+  /** Stops taking events (the run left this process without ending) and writes what it has. */
+  detach(): Promise<void>;
+  /** Resolves when everything taken so far is written (or could not be). */
+  flushed(): Promise<void>;
+}
+
+/** Options of {@link createRunEventLog}. */
+export interface RunEventLogOptions {
+  runId: string;
+  /** The store, once the run is in it; a rejection drops the log (the run never started). */
+  store: () => Promise<CheckpointStore>;
+  maxEvents: number;
+  /** Told of a batch that could not be written (the run goes on; its log has a gap). */
+  onError?: (error: unknown) => void;
+}
+
+/** Creates the event log of a run (see {@link RunEventLog}). */
+export function createRunEventLog(options: RunEventLogOptions): RunEventLog {
+  const { runId, maxEvents } = options;
+  const live = new Subject<RunEvent>();
+  let unwritten: RunEvent[] = [];
+  // Whole events ready to write, and the delta block still growing.
+  let ready: StoredRunEvent[] = [];
+  let block: { first: Delta; last: Delta; text: string; parts: number[] } | undefined;
+  let writing: Promise<void> | undefined;
+  let open = true;
+  let ended = false;
+
+  const closeBlock = () => {
+    if (block === undefined) return;
+    const { first, last, text, parts } = block;
+    ready.push({ event: withText(last, text), firstSeq: first.seq, parts });
+    block = undefined;
+  };
+  const write = async () => {
+    const store = await options.store();
+    while (ready.length > 0) {
+      const batch = ready;
+      ready = [];
+      const through = batch.at(-1)?.event.seq ?? -1;
+      try {
+        await store.appendEvents(runId, batch, { maxEvents });
+      } catch (error) {
+        options.onError?.(error);
+      }
+      unwritten = unwritten.filter((event) => event.seq > through);
+    }
+  };
+  const schedule = () => {
+    if (writing !== undefined || ready.length === 0) return;
+    writing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(write)
+      .catch(() => {
+        // The run never reached the store: nothing of it is logged.
+        ready = [];
+        unwritten = [];
+      })
+      .finally(() => {
+        writing = undefined;
+        schedule();
+      });
+  };
+  const flushed = async (): Promise<void> => {
+    while (writing !== undefined) await writing;
+  };
+
+  return {
+    runId,
+    live$: live.asObservable(),
+    get ended() {
+      return ended;
+    },
+    record(event) {
+      if (!open) return;
+      unwritten.push(event);
+      if (isDelta(event)) {
+        const text = deltaText(event);
+        if (block !== undefined && (block.last.type !== event.type || block.last.turn !== event.turn))
+          closeBlock();
+        if (block === undefined) block = { first: event, last: event, text, parts: [text.length] };
+        else {
+          block.last = event;
+          block.text += text;
+          block.parts.push(text.length);
+        }
+      } else {
+        closeBlock();
+        ready.push({ event: shortened(event) });
+        schedule();
+      }
+      if (event.type === 'run-end') {
+        open = false;
+        ended = true;
+      }
+      live.next(event);
+      if (!open) live.complete();
+    },
+    pending: () => [...unwritten],
+    async detach() {
+      if (!open) return flushed();
+      open = false;
+      closeBlock();
+      schedule();
+      live.complete();
+      return flushed();
+    },
+    flushed,
+  };
+}
+
+/** Where a reader is: the `seq` of the last event it has had. */
+interface Cursor {
+  seq: number;
+}
+
+/** The part of a logged event a reader past `cursor` has not had, or undefined if it has had it all. */
+function unseen(stored: StoredRunEvent, cursor: Cursor): RunEvent | undefined {
+  const { event, firstSeq, parts } = stored;
+  if (event.seq <= cursor.seq) return undefined;
+  if (firstSeq === undefined || parts === undefined || firstSeq > cursor.seq || !isDelta(event)) return event;
+  // A coalesced block the reader has part of: the text of the deltas after the cursor.
+  const skipped = parts.slice(0, cursor.seq - firstSeq + 1).reduce((sum, length) => sum + length, 0);
+  return withText(event, deltaText(event).slice(skipped));
+}
+
+/** What {@link followRunEvents} needs of the runtime. */
+export interface EventLogSource {
+  store(): Promise<CheckpointStore>;
+  /** The log of the run if it is live in this process (or still writing its end). */
+  logOf(runId: string): RunEventLog | undefined;
+  /** Whether a run of this id is being launched here (not in the store yet). */
+  launching(runId: string): boolean;
+  /** Emits the log of each run as it goes live in this process. */
+  readonly opened$: Observable<RunEventLog>;
+}
+
+/**
+ * The events of a run from `fromSeq` on: those in its log, then live ones as they happen, with no
+ * gap and no duplicate. A run that is not live is followed until it ends: the Observable picks it
+ * up again when it is resumed or answered in this process. Completes after `run-end`.
+ */
+export function followRunEvents(source: EventLogSource, runId: string, fromSeq = 0): Observable<RunEvent> {
+  return new Observable<RunEvent>((subscriber) => {
+    const cursor: Cursor = { seq: fromSeq - 1 };
+    let stopped = false;
+    let attached: { unsubscribe(): void } | undefined;
+    const forward = (event: RunEvent | undefined) => {
+      if (stopped || event === undefined || event.seq <= cursor.seq) return;
+      cursor.seq = event.seq;
+      subscriber.next(event);
+      if (event.type === 'run-end') {
+        stopped = true;
+        subscriber.complete();
+      }
+    };
+
+    /** Catches up from the store and the log's pending events, then follows the log live. */
+    const attach = async (log: RunEventLog | undefined) => {
+      if (stopped) return;
+      const early: RunEvent[] = [];
+      let caughtUp = false;
+      attached?.unsubscribe();
+      attached = log?.live$.subscribe((event) => (caughtUp ? forward(event) : early.push(event)));
+      const pending = log?.pending() ?? [];
+      const store = await source.store();
+      const stored = await store.readEvents(runId, cursor.seq + 1);
+      for (const event of stored) forward(unseen(event, cursor));
+      for (const event of pending) forward(event);
+      for (const event of early) forward(event);
+      caughtUp = true;
+      if (log !== undefined || stopped) return;
+      // Not live here: it ended before its end was logged, or it waits to be resumed in this process.
+      const record = await store.getRun(runId);
+      if (record === undefined && cursor.seq < 0 && !source.launching(runId)) {
+        throw new AgentchartError({
+          code: 'RUN_NOT_FOUND',
+          message: `No run '${runId}' in the store`,
+          details: { runId },
+        });
+      }
+      if (record !== undefined && terminal.has(record.status)) {
+        stopped = true;
+        subscriber.complete();
+      }
+    };
+    // One catch-up at a time, so events go out in order.
+    let chain = Promise.resolve();
+    const request = (log: RunEventLog | undefined) => {
+      chain = chain.then(() => attach(log)).catch((error: unknown) => subscriber.error(error));
+    };
+    const launches = source.opened$.subscribe((log) => {
+      if (log.runId === runId) request(log);
+    });
+    request(source.logOf(runId));
+    return () => {
+      stopped = true;
+      launches.unsubscribe();
+      attached?.unsubscribe();
+    };
+  });
+}
+
+const terminal = new Set<string>(['done', 'failed', 'cancelled']);
+
+/** The runtime's event logs of its live runs: it opens one per launch and finds them for readers. */
+export interface EventLogRegistry extends EventLogSource {
+  /** Creates the log of a run being launched; it is found by readers once `registered` is called. */
+  create(runId: string, store: () => Promise<CheckpointStore>): RunEventLog;
+  /** Makes the log findable (once the run is in the store). */
+  register(log: RunEventLog): void;
+  /** Forgets the log once everything it took is written; `detach` first for a run that did not end. */
+  release(log: RunEventLog, options?: { detach?: boolean }): Promise<void>;
+  /** The seq a run launched now continues from, once any earlier log of it in this process is written. */
+  nextSeq(runId: string, store: CheckpointStore): Promise<number>;
+  /** Resolves when every log is written. */
+  flushed(): Promise<void>;
+}
+
+/** Creates the runtime's {@link EventLogRegistry}. */
+export function createEventLogRegistry(options: {
+  store: () => Promise<CheckpointStore>;
+  maxEvents: number;
+  onError?: (error: unknown) => void;
+}): EventLogRegistry {
+  const logs = new Map<string, RunEventLog>();
+  const created = new Map<string, RunEventLog>();
+  const releasing = new Map<string, Promise<void>>();
+  const opened = new Subject<RunEventLog>();
+  return {
+    store: options.store,
+    opened$: opened.asObservable(),
+    logOf: (runId) => logs.get(runId),
+    launching: (runId) => created.has(runId),
+    create(runId, store) {
+      const log = createRunEventLog({
+        runId,
+        store,
+        maxEvents: options.maxEvents,
+        ...(options.onError === undefined ? {} : { onError: options.onError }),
+      });
+      created.set(runId, log);
+      return log;
+    },
+    register(log) {
+      if (created.get(log.runId) === log) created.delete(log.runId);
+      logs.set(log.runId, log);
+      opened.next(log);
+    },
+    release(log, { detach = false } = {}) {
+      if (created.get(log.runId) === log) created.delete(log.runId);
+      const done = (detach ? log.detach() : log.flushed()).then(() => {
+        if (logs.get(log.runId) === log) logs.delete(log.runId);
+        if (releasing.get(log.runId) === done) releasing.delete(log.runId);
+      });
+      releasing.set(log.runId, done);
+      return done;
+    },
+    async nextSeq(runId, store) {
+      await releasing.get(runId);
+      return store.nextEventSeq(runId);
+    },
+    async flushed() {
+      await Promise.all([...logs.values()].map((log) => log.flushed()));
+      await Promise.all(releasing.values());
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type CheckpointStore,
+  createRuntime,
+  defineTool,
+  memoryStore,
+  type RunEvent,
+  type Runtime,
+} from 'agentchart';
+import { levelStore } from 'agentchart/level';
+import { type Script, scriptedModel } from 'agentchart/testing';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { collect } from './helpers.js';
+
+const double = defineTool({
+  name: 'double',
+  description: 'Doubles a number',
+  input: z.object({ n: z.number() }),
+  execute: ({ n }) => n * 2,
+});
+
+/** Thinks, calls a tool, then answers in many small deltas. */
+const script: Script = (request) =>
+  request.messages.length === 1
+    ? { thinking: 'Let me double it.', toolCalls: [{ name: 'double', input: { n: 21 } }], tokenDelayMs: 1 }
+    : { text: 'Twice twenty-one is forty-two, as the tool says.', tokenDelayMs: 1 };
+
+const isDelta = (event: RunEvent) => event.type === 'text-delta' || event.type === 'thinking-delta';
+const textOf = (events: readonly RunEvent[]) =>
+  events
+    .map((event) =>
+      event.type === 'text-delta' ? event.text : event.type === 'thinking-delta' ? event.thinking : '',
+    )
+    .join('');
+const whole = (events: readonly RunEvent[]) => events.filter((event) => !isDelta(event));
+/** Waits until the store's log of the run holds its last event (the log is written in the background). */
+async function written(store: CheckpointStore, runId: string, events: readonly RunEvent[]) {
+  const last = events.at(-1)?.seq ?? 0;
+  while ((await store.nextEventSeq(runId)) <= last) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+const replay = (runtime: Runtime, runId: string, fromSeq?: number) =>
+  lastValueFrom(runtime.events(runId, fromSeq === undefined ? {} : { fromSeq }).pipe(toArray()));
+
+describe('the event log', () => {
+  it('replays a finished run: every event once, token deltas coalesced per content block', async () => {
+    const store = memoryStore();
+    const runtime = createRuntime({ model: scriptedModel(script), tools: [double], store });
+    const live = await collect(runtime.start({ input: 'Double 21', runId: 'r1' }));
+    await written(store, 'r1', live);
+    const logged = await replay(runtime, 'r1');
+    expect(whole(logged)).toEqual(whole(live));
+    expect(textOf(logged)).toBe(textOf(live));
+    expect(logged.filter(isDelta).map((event) => event.type)).toEqual(['thinking-delta', 'text-delta']);
+    expect(live.filter(isDelta).length).toBeGreaterThan(4);
+    // In seq order, each once.
+    const seqs = logged.map((event) => event.seq);
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    await runtime.close();
+  });
+
+  it('starts anywhere, even inside a block of deltas, with the rest of its text', async () => {
+    const store = memoryStore();
+    const runtime = createRuntime({ model: scriptedModel(script), tools: [double], store });
+    const live = await collect(runtime.start({ input: 'Double 21', runId: 'r2' }));
+    await written(store, 'r2', live);
+    const textDeltas = live.filter((event) => event.type === 'text-delta');
+    expect(textDeltas.length).toBeGreaterThan(2);
+    const middle = textDeltas[1] as RunEvent;
+    const from = await replay(runtime, 'r2', middle.seq);
+    const expected = live.filter((event) => event.seq >= middle.seq);
+    expect(whole(from)).toEqual(whole(expected));
+    expect(textOf(from)).toBe(textOf(expected));
+    expect(from[0]?.type).toBe('text-delta');
+    await runtime.close();
+  });
+
+  it('gives a reader that arrives mid-run the past from the log and the rest live, with no gap and no duplicate', async () => {
+    const runtime = createRuntime({ model: scriptedModel(script), tools: [double], store: memoryStore() });
+    const run = runtime.start({ input: 'Double 21', runId: 'r3' });
+    const livePromise = collect(run);
+    // Join once the tool has run and the answer is streaming.
+    await firstValueFrom(runtime.events('r3'), { defaultValue: undefined });
+    await new Promise<void>((resolve) =>
+      run.events$.subscribe((event) => event.type === 'text-delta' && event.text.includes('is') && resolve()),
+    );
+    const late = await replay(runtime, 'r3');
+    const live = await livePromise;
+    expect(whole(late)).toEqual(whole(live));
+    expect(textOf(late)).toBe(textOf(live));
+    await runtime.close();
+  });
+
+  it('keeps at most maxEvents per run, the newest', async () => {
+    const store = memoryStore();
+    const runtime = createRuntime({
+      model: scriptedModel(script),
+      tools: [double],
+      store,
+      eventLog: { maxEvents: 4 },
+    });
+    const live = await collect(runtime.start({ input: 'Double 21', runId: 'r4' }));
+    await written(store, 'r4', live);
+    const logged = await replay(runtime, 'r4');
+    expect(logged).toHaveLength(4);
+    expect(logged.at(-1)?.type).toBe('run-end');
+    expect(whole(logged)).toEqual(whole(live).slice(-whole(logged).length));
+    await runtime.close();
+  });
+
+  it('keeps the first 1,000 characters of a long input in the logged run-start', async () => {
+    const store = memoryStore();
+    const runtime = createRuntime({ model: scriptedModel([{ text: 'ok' }]), store });
+    const input = 'x'.repeat(5_000);
+    const live = await collect(runtime.start({ input, runId: 'long' }));
+    await written(store, 'long', live);
+    const [start] = await replay(runtime, 'long');
+    expect(start).toMatchObject({ type: 'run-start', input: input.slice(0, 1_000), inputTruncated: true });
+    expect(live[0]).toMatchObject({ type: 'run-start', input });
+    await runtime.close();
+  });
+
+  it('errors with RUN_NOT_FOUND for an unknown run, and refuses a bad fromSeq', async () => {
+    const runtime = createRuntime({ model: scriptedModel(script), store: memoryStore() });
+    await expect(replay(runtime, 'nope')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+    expect(() => runtime.events('r', { fromSeq: -1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    await runtime.close();
+  });
+});
+
+describe('the event log across a restart', () => {
+  it('numbers on where the last process stopped, and a reader follows a parked run until it ends', async () => {
+    const path = mkdtempSync(join(tmpdir(), 'agentchart-events-'));
+    const send = defineTool({
+      name: 'send',
+      description: 'Sends',
+      input: z.object({}),
+      needsApproval: true,
+      execute: () => 'sent',
+    });
+    const model = () =>
+      scriptedModel((request) =>
+        request.messages.length === 1
+          ? { toolCalls: [{ name: 'send', input: {} }] }
+          : { text: 'Sent it.', tokenDelayMs: 1 },
+      );
+    let store = await levelStore({ path });
+    let runtime = createRuntime({ model: model(), tools: [send], store });
+    const run = runtime.start({ input: 'Send it', runId: 'parked' });
+    const before: RunEvent[] = [];
+    const request = await new Promise<{ requestId: string }>((resolve) =>
+      run.events$.subscribe((event) => {
+        before.push(event);
+        if (event.type === 'input-request') resolve(event.request);
+      }),
+    );
+    // Let the checkpoint of the waiting state go out too.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await runtime.close();
+    await store.close();
+
+    store = await levelStore({ path });
+    runtime = createRuntime({ model: model(), tools: [send], store });
+    const following = replay(runtime, 'parked', 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await runtime.approve('parked', request.requestId);
+    const after = await following;
+    const seqs = after.map((event) => event.seq);
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    expect(seqs[0]).toBe(1);
+    // What the first process logged, then the second process's events numbered after them.
+    const firstProcess = before.filter((event) => event.seq >= 1 && event.type !== 'run-end');
+    expect(after.slice(0, firstProcess.length)).toEqual(firstProcess);
+    const rest = after.slice(firstProcess.length);
+    expect(rest[0]).toMatchObject({ type: 'run-start', seq: (firstProcess.at(-1)?.seq ?? 0) + 1 });
+    expect(rest.at(-1)).toMatchObject({ type: 'run-end', result: { status: 'done', output: 'Sent it.' } });
+    expect(rest.some((event) => event.type === 'tool-result' && event.toolName === 'send')).toBe(true);
+    await runtime.close();
+    await store.close();
+  });
+});
