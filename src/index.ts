@@ -44,6 +44,7 @@ export {
   checkpointEnvelopeVersion,
 } from './persistence/checkpoint-envelope.js';
 export type {
+  AppendEventsOptions,
   CheckpointQuery,
   CheckpointStore,
   NewRun,
@@ -52,6 +53,7 @@ export type {
   SessionCommit,
   SessionMessage,
   SessionRecord,
+  StoredRunEvent,
 } from './persistence/checkpoint-store.js';
 export { type KeyRange, type KeyValue, type KeyValueWrite, memoryKeyValue } from './persistence/key-value.js';
 export { createKeyValueStore, type KeyValueStoreOptions } from './persistence/key-value-store.js';
@@ -90,6 +92,13 @@ export {
   type SessionRunOptions,
 } from './runtime/session.js';
 export type { RunEvent, RunEventBase, RunEventBody, RunEventOf, RunPhase } from './streaming/run-event.js';
+export {
+  formatServerSentEvent,
+  lastEventSeq,
+  pipeServerSentEvents,
+  type ServerSentEventsOptions,
+  toServerSentEvents,
+} from './streaming/server-sent-events.js';
 export { toAsyncIterable } from './streaming/to-async-iterable.js';
 export { type AskUserOptions, askUser } from './tools/ask-user.js';
 export {

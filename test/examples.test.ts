@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -102,6 +102,37 @@ describe('examples', () => {
     expect(stdout).toContain('both committed (v5, v6), in 1 and 2 attempts');
     expect(stdout).toContain('after restart: v6, 12 messages');
     expect(stdout).toContain('v7 Still there? -> (3 questions so far) You said: Still there?');
+  });
+
+  it('the service starts with `npm run serve` on the embedded default, answers, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const cwd = mkdtempSync(join(tmpdir(), 'agentchart-serve-'));
+    const child = spawn('npm', ['run', '--silent', '--prefix', repo, 'serve'], {
+      cwd,
+      env: { ...cleanEnv, PORT: String(port), AGENTCHART_STORE: join(cwd, 'store') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // Its own process group, so that npm, tsx and the service all get the signal.
+      detached: true,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('listening on') && resolve());
+        child.once('exit', (code) => reject(new Error(`the service exited with ${code}`)));
+      });
+      const started = await fetch(`http://127.0.0.1:${port}/runs`, {
+        method: 'POST',
+        body: '{"input":"hi"}',
+      });
+      expect(started.status).toBe(201);
+      const { runId } = (await started.json()) as { runId: string };
+      const events = await (await fetch(`http://127.0.0.1:${port}/runs/${runId}/events`)).text();
+      expect(events).toContain('event: run-end');
+      expect(events).toContain('You said: hi.');
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-(child.pid as number), 'SIGTERM');
+      await exited;
+    }
   });
 
   it('inspect relays the run to a local inspector page', async () => {

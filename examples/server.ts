@@ -1,0 +1,304 @@
+/**
+ * An HTTP service to copy: start runs, follow them over Server-Sent Events (reconnecting with
+ * Last-Event-ID loses nothing), pause, resume, cancel, answer their questions and approvals, list
+ * their checkpoints and fork them. Node's `http` only; input checked with zod; errors are JSON
+ * `{ error: { code, message } }` with the matching status.
+ *
+ *   npm run serve            # http://127.0.0.1:3000, LevelDB in ./.agentchart
+ *
+ * PORT and AGENTCHART_STORE change the port and the store's folder. With ANTHROPIC_API_KEY set it
+ * talks to Claude; without it a scripted model streams its answers slowly, asks before sending an
+ * email when the message says "email", and asks a question when it says "ask".
+ *
+ *   curl -s localhost:3000/runs -d '{"input":"Hello"}'
+ *   curl -N localhost:3000/runs/RUN_ID/events
+ */
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import {
+  AgentchartError,
+  type AgentchartErrorCode,
+  askUser,
+  createRuntime,
+  defineTool,
+  lastEventSeq,
+  type ModelClient,
+  pipeServerSentEvents,
+  type Runtime,
+} from 'agentchart';
+import { levelStore } from 'agentchart/level';
+import { scriptedModel } from 'agentchart/testing';
+import { z } from 'zod';
+
+/** The tools of the example: one that needs approval, and a question to the user. */
+export const tools = [
+  defineTool({
+    name: 'send_email',
+    description: 'Sends an email to the user',
+    input: z.object({ subject: z.string() }),
+    needsApproval: true,
+    execute: ({ subject }) => ({ sent: subject }),
+  }),
+  askUser({ answer: z.string().min(1) }),
+];
+
+/** Claude with ANTHROPIC_API_KEY; otherwise a scripted model that streams a token every `tokenDelayMs`. */
+export async function chooseModel(tokenDelayMs = 20): Promise<ModelClient> {
+  if (process.env.ANTHROPIC_API_KEY) {
+    const { anthropicModel } = await import('agentchart/anthropic');
+    return anthropicModel({ maxTokens: 1024 });
+  }
+  return scriptedModel((request) => {
+    const first = request.messages[0]?.content.find((block) => block.type === 'text');
+    const input = first?.type === 'text' ? first.text : '';
+    const answered = request.messages.at(-1)?.content.some((block) => block.type === 'tool-result') ?? false;
+    if (!answered && input.includes('email'))
+      return { toolCalls: [{ name: 'send_email', input: { subject: input } }], tokenDelayMs };
+    if (!answered && input.includes('ask'))
+      return { toolCalls: [{ name: 'ask_user', input: { question: 'What is your name?' } }], tokenDelayMs };
+    return { text: `You said: ${input}. `.repeat(8).trim(), tokenDelayMs };
+  });
+}
+
+const startBody = z.strictObject({
+  input: z.string().min(1),
+  runId: z.string().min(1).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+});
+const cancelBody = z.strictObject({ reason: z.string().optional() });
+const requestBody = z.union([
+  z.strictObject({ answer: z.unknown() }),
+  z.strictObject({ approved: z.literal(true) }),
+  z.strictObject({ approved: z.literal(false), reason: z.string().optional() }),
+]);
+const forkBody = z.strictObject({
+  input: z.string().min(1).optional(),
+  systemPrompt: z.string().optional(),
+  runId: z.string().min(1).optional(),
+});
+const checkpointQuery = z.strictObject({
+  tag: z.string().optional(),
+  limit: z.coerce.number().int().positive().max(1000).optional(),
+});
+
+/** The HTTP status of each error code. */
+const statusOf: Partial<Record<AgentchartErrorCode | 'NOT_FOUND' | 'INVALID_JSON', number>> = {
+  INVALID_ARGUMENT: 400,
+  INVALID_JSON: 400,
+  INPUT_INVALID: 400,
+  NOT_FOUND: 404,
+  RUN_NOT_FOUND: 404,
+  CHECKPOINT_NOT_FOUND: 404,
+  REQUEST_NOT_FOUND: 404,
+  DUPLICATE_RUN_ID: 409,
+  RUN_ACTIVE: 409,
+  RUN_ENDED: 409,
+  RUN_DETACHED: 409,
+  CONCURRENCY: 409,
+  CHECKPOINT_INVALID: 422,
+  CHECKPOINT_CORRUPT: 422,
+  RUNTIME_CLOSED: 503,
+  STORE_LOCKED: 503,
+};
+
+/** An error with an HTTP status of its own (bad JSON, an unknown route). */
+class HttpError extends Error {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'INVALID_JSON' | 'INVALID_ARGUMENT',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  response.end(JSON.stringify(body));
+}
+
+async function readJson<T>(request: IncomingMessage, schema: z.ZodType<T>): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new HttpError('INVALID_JSON', 'The request body is not JSON');
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new HttpError('INVALID_ARGUMENT', z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
+/** The request handler of the service, over a runtime you own. */
+export function createAgentService(
+  runtime: Runtime,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const routes: [
+    string,
+    RegExp,
+    (match: string[], request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>,
+  ][] = [
+    [
+      'POST',
+      /^\/runs$/,
+      async (_, request, response) => {
+        const { input, runId, timeoutMs } = await readJson(request, startBody);
+        const run = runtime.start({
+          input,
+          ...(runId === undefined ? {} : { runId }),
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        });
+        sendJson(response, 201, { runId: run.id, events: `/runs/${run.id}/events` });
+      },
+    ],
+    [
+      'GET',
+      /^\/runs\/([^/]+)$/,
+      async ([runId = ''], _, response) => sendJson(response, 200, await runtime.status(runId)),
+    ],
+    [
+      'GET',
+      /^\/runs\/([^/]+)\/events$/,
+      async ([runId = ''], request, response, url) => {
+        // A reconnecting EventSource sends Last-Event-ID; `?fromSeq=` does the same by hand.
+        const query = url.searchParams.get('fromSeq');
+        if (query !== null && !/^\d+$/.test(query))
+          throw new HttpError('INVALID_ARGUMENT', 'fromSeq must be a non-negative integer');
+        const fromSeq = query === null ? lastEventSeq(request) + 1 : Number(query);
+        const events$ = runtime.events(runId, { fromSeq });
+        await pipeServerSentEvents(events$, response, { heartbeatMs: 10_000 });
+      },
+    ],
+    [
+      'POST',
+      /^\/runs\/([^/]+)\/pause$/,
+      async ([runId = ''], _, response) => {
+        await runtime.pause(runId);
+        sendJson(response, 200, await runtime.status(runId));
+      },
+    ],
+    [
+      'POST',
+      /^\/runs\/([^/]+)\/resume$/,
+      async ([runId = ''], _, response) => {
+        await runtime.resume(runId);
+        sendJson(response, 200, await runtime.status(runId));
+      },
+    ],
+    [
+      'POST',
+      /^\/runs\/([^/]+)\/cancel$/,
+      async ([runId = ''], request, response) => {
+        const { reason } = await readJson(request, cancelBody);
+        sendJson(response, 200, await runtime.cancel(runId, reason));
+      },
+    ],
+    [
+      'POST',
+      /^\/runs\/([^/]+)\/requests\/([^/]+)$/,
+      async ([runId = '', requestId = ''], request, response) => {
+        const body = await readJson(request, requestBody);
+        if ('answer' in body) await runtime.respond(runId, requestId, body.answer);
+        else if (body.approved) await runtime.approve(runId, requestId);
+        else await runtime.reject(runId, requestId, body.reason);
+        sendJson(response, 200, await runtime.status(runId));
+      },
+    ],
+    [
+      'GET',
+      /^\/runs\/([^/]+)\/checkpoints$/,
+      async ([runId = ''], _, response, url) => {
+        const query = checkpointQuery.safeParse(Object.fromEntries(url.searchParams));
+        if (!query.success) throw new HttpError('INVALID_ARGUMENT', z.prettifyError(query.error));
+        if ((await runtime.runs.get(runId)) === undefined) {
+          throw new AgentchartError({
+            code: 'RUN_NOT_FOUND',
+            message: `No run '${runId}'`,
+            details: { runId },
+          });
+        }
+        const { tag, limit } = query.data;
+        const list = await runtime.checkpoints.list({
+          runId,
+          ...(tag === undefined ? {} : { tags: [tag] }),
+          ...(limit === undefined ? {} : { limit }),
+        });
+        sendJson(response, 200, list);
+      },
+    ],
+    [
+      'POST',
+      /^\/checkpoints\/([^/]+)\/fork$/,
+      async ([checkpointId = ''], request, response) => {
+        const { input, systemPrompt, runId } = await readJson(request, forkBody);
+        const fork = await runtime.fork(checkpointId, {
+          modifications: {
+            ...(input === undefined ? {} : { input }),
+            ...(systemPrompt === undefined ? {} : { systemPrompt }),
+          },
+          ...(runId === undefined ? {} : { runId }),
+        });
+        sendJson(response, 201, { runId: fork.id, events: `/runs/${fork.id}/events` });
+      },
+    ],
+  ];
+
+  return (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const handle = async () => {
+      for (const [method, pattern, route] of routes) {
+        const match = pattern.exec(url.pathname);
+        if (match === null) continue;
+        if (request.method !== method) continue;
+        return route(match.slice(1).map(decodeURIComponent), request, response, url);
+      }
+      throw new HttpError('NOT_FOUND', `No route ${request.method} ${url.pathname}`);
+    };
+    handle().catch((error: unknown) => {
+      const code = error instanceof HttpError || AgentchartError.isInstance(error) ? error.code : 'INTERNAL';
+      const status = statusOf[code as AgentchartErrorCode] ?? 500;
+      const message = error instanceof Error ? error.message : String(error);
+      if (status === 500) console.error(error);
+      if (response.headersSent) response.end();
+      else sendJson(response, status, { error: { code, message } });
+    });
+  };
+}
+
+/** Starts the service on 127.0.0.1:`port` over a LevelDB store at `storePath`; `close()` stops it all. */
+export async function startService(options: { port: number; storePath: string; tokenDelayMs?: number }) {
+  const store = await levelStore({ path: options.storePath });
+  const runtime = createRuntime({ model: await chooseModel(options.tokenDelayMs), tools, store });
+  await runtime.recover();
+  const server: Server = createServer(createAgentService(runtime));
+  await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runtime,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await runtime.close();
+      await store.close();
+    },
+  };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const service = await startService({
+    port: Number(process.env.PORT ?? 3000),
+    storePath: process.env.AGENTCHART_STORE ?? '.agentchart',
+    tokenDelayMs: Number(process.env.TOKEN_DELAY_MS ?? 20),
+  });
+  console.log(`agentchart service listening on ${service.url}`);
+  const stop = () => void service.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
