@@ -23,12 +23,23 @@ afterAll(async () => {
   await service.close();
 });
 
+/** A JSON reply of the service: a run's status, a result, a fork, or an error. */
+interface Reply {
+  runId: string;
+  error: { code: string; message: string };
+  [field: string]: unknown;
+}
+
+/** A field of the last event's data, as a string. */
+const lastField = (events: SseEvent[], key: 'result' | 'request', field: string) =>
+  String(((events.at(-1)?.data[key] ?? {}) as Record<string, unknown>)[field]);
+
 async function call(method: string, path: string, body?: unknown) {
   const response = await fetch(service.url + path, {
     method,
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as Reply };
 }
 
 /**
@@ -103,7 +114,7 @@ describe('the example service', () => {
     expect(ids).toEqual([...new Set(ids)].sort((a, b) => (a ?? 0) - (b ?? 0)));
     expect(second[0]?.id).toBeGreaterThan(lastId);
     expect(all.at(-1)).toMatchObject({ event: 'run-end', data: { result: { status: 'done' } } });
-    const output = (all.at(-1)?.data.result as { output: string }).output;
+    const output = lastField(all, 'result', 'output');
     expect(textOf(all)).toBe(output);
     expect(all.map((event) => event.event)).toEqual(
       expect.arrayContaining(['run-start', 'phase', 'checkpoint', 'usage']),
@@ -142,7 +153,7 @@ describe('the example service', () => {
     const question = await follow('/runs/ask-1/events', {
       stop: (events) => events.some((e) => e.event === 'input-request'),
     });
-    const requestId = (question.at(-1)?.data.request as { requestId: string }).requestId;
+    const requestId = lastField(question, 'request', 'requestId');
     expect((await call('POST', `/runs/ask-1/requests/${requestId}`, { answer: '' })).body.error.code).toBe(
       'INPUT_INVALID',
     );
@@ -175,9 +186,7 @@ describe('the example service', () => {
     const fork = await call('POST', `/checkpoints/${first.id}/fork`, { input: 'Another question' });
     expect(fork.status).toBe(201);
     const events = await follow(`/runs/${fork.body.runId}/events`);
-    expect((events.at(-1)?.data.result as { output: string }).output).toContain(
-      'You said: Another question.',
-    );
+    expect(lastField(events, 'result', 'output')).toContain('You said: Another question.');
   });
 
   it('answers bad requests with JSON errors, codes and statuses', async () => {
