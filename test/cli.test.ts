@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRuntime } from 'agentchart';
+import { levelStore } from 'agentchart/level';
+import { beforeAll, describe, expect, it } from 'vitest';
+import config from './fixtures/cli-config.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const dir = mkdtempSync(join(tmpdir(), 'agentchart-cli-'));
+const storePath = join(dir, 'store');
+
+/** Runs the CLI (src/cli.ts, the bin's source) in a fresh process; resolves with its exit code and output. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('ANTHROPIC_')),
+  );
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [
+        '--import',
+        tsx,
+        '--conditions=source',
+        join(repo, 'src/cli.ts'),
+        '--store',
+        storePath,
+        '--config',
+        join(repo, 'test/fixtures/cli-config.ts'),
+        ...args,
+      ],
+      { cwd: dir, env, timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+    );
+  });
+}
+
+let approvalId = '';
+beforeAll(async () => {
+  const store = await levelStore({ path: storePath });
+  const runtime = createRuntime({ ...config, model: config.model as never, store });
+  await runtime.start({ input: 'hello', runId: 'alpha' }).result;
+  await runtime.start({ input: 'hello', runId: 'gamma' }).result;
+  const waiting = runtime.start({ input: 'send it', runId: 'beta' });
+  approvalId = await new Promise<string>((resolve) =>
+    waiting.events$.subscribe((event) => event.type === 'input-request' && resolve(event.request.requestId)),
+  );
+  await runtime.close();
+  await store.close();
+});
+
+describe('the agentchart CLI', () => {
+  it('lists runs as a table and as JSON, and shows one', async () => {
+    const table = await cli('runs', 'ls');
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^RUN\s+STATUS\s+STEP/);
+    expect(table.stdout).toMatch(/alpha\s+done/);
+    expect(table.stdout).toMatch(/beta\s+waiting_input/);
+    const json = JSON.parse((await cli('--json', 'runs', 'ls', '--status', 'done')).stdout) as {
+      runId: string;
+    }[];
+    expect(json.map((run) => run.runId).sort()).toEqual(['alpha', 'gamma']);
+    const shown = await cli('runs', 'show', 'beta');
+    expect(shown.stdout).toContain(`waits on  approval ${approvalId}`);
+  });
+
+  it('lists, shows, exports and removes checkpoints', async () => {
+    const list = JSON.parse(
+      (await cli('--json', 'checkpoints', 'ls', '--run', 'alpha', '--limit', '2')).stdout,
+    ) as { id: string }[];
+    expect(list).toHaveLength(2);
+    const shown = await cli('checkpoints', 'show', 'alpha@0');
+    expect(shown.stdout).toContain('checkpoint alpha@0 of run alpha, step 0');
+    expect(shown.stdout).toMatch(/user\s+hello/);
+    const file = join(dir, 'alpha.json');
+    expect((await cli('checkpoints', 'export', 'alpha@1', file)).code).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ id: 'alpha@1', runId: 'alpha' });
+    expect(existsSync(file)).toBe(true);
+    expect((await cli('checkpoints', 'rm', 'gamma@0')).stdout).toContain('removed gamma@0');
+    const again = await cli('checkpoints', 'rm', 'gamma@0');
+    expect([again.code, again.stderr]).toEqual([
+      3,
+      "agentchart: CHECKPOINT_NOT_FOUND: No checkpoint 'gamma@0' in the store\n",
+    ]);
+  });
+
+  it('shows a history, forks a checkpoint with another prompt, and diffs the two runs', async () => {
+    const fork = await cli('--json', 'fork', 'alpha@0', '--system-prompt', 'be formal');
+    expect(fork.code).toBe(0);
+    const events = fork.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; runId: string; result?: { output: string } });
+    const end = events.find((event) => event.type === 'run-end');
+    expect(end?.result?.output).toBe('Answer to "hello" (be formal).');
+    const history = await cli('history', 'alpha');
+    expect(history.stdout).toMatch(/^run alpha \(done\)/);
+    expect(history.stdout).toContain(`fork ${end?.runId} from alpha@0`);
+    const diff = await cli('diff', 'alpha', end?.runId ?? '');
+    expect(diff.stdout).toContain('common ancestor: alpha@0');
+    expect(diff.stdout).toContain('- Answer to "hello" (be brief).');
+    expect(diff.stdout).toContain('+ Answer to "hello" (be formal).');
+  });
+
+  it('resumes a waiting run (it says what it waits on), then answers it and streams it to the end', async () => {
+    const resumed = await cli('resume', 'beta');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain(`? approval ${approvalId}`);
+    expect(resumed.stderr).toContain(`agentchart answer beta ${approvalId} approve|reject`);
+    const badValue = await cli('answer', 'beta', approvalId, 'maybe');
+    expect(badValue.code).toBe(2);
+    const answered = await cli('answer', 'beta', approvalId, 'approve');
+    expect(answered.code).toBe(0);
+    expect(answered.stdout).toContain('Answer to "send it" (be brief).');
+    expect(answered.stderr).toContain('← send {"sentTo":"ada"}');
+    expect(answered.stderr).toContain('beta: done');
+    const again = await cli('answer', 'beta', approvalId, 'approve');
+    expect(again.code).toBe(3);
+  });
+
+  it('says what is wrong, with exit codes that mean something', async () => {
+    expect((await cli('runs', 'show', 'nope')).code).toBe(3);
+    const unknown = await cli('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    expect((await cli('checkpoints', 'ls', '--limit', 'x')).code).toBe(2);
+    expect((await cli('--json', 'runs', 'show', 'nope')).stdout).toContain('"code":"RUN_NOT_FOUND"');
+    expect((await cli('--help')).stdout).toContain('Usage: agentchart');
+  });
+
+  it('says so when the store is locked by a running service', async () => {
+    const store = await levelStore({ path: storePath });
+    try {
+      const locked = await cli('runs', 'ls');
+      expect(locked.code).toBe(4);
+      expect(locked.stderr).toContain(
+        `The store at ${storePath} is in use by another process (a running service?)`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
