@@ -5,6 +5,7 @@
  * `{ error: { code, message } }` with the matching status.
  *
  *   npm run serve            # http://127.0.0.1:3000, LevelDB in ./.agentchart
+ *   npm run inspect          # the same, plus the Stately inspector on http://localhost:8080
  *
  * PORT and AGENTCHART_STORE change the port and the store's folder. With ANTHROPIC_API_KEY set it
  * talks to Claude; without it a scripted model streams its answers slowly, asks before sending an
@@ -270,10 +271,31 @@ export function createAgentService(
   };
 }
 
-/** Starts the service on 127.0.0.1:`port` over a LevelDB store at `storePath`; `close()` stops it all. */
-export async function startService(options: { port: number; storePath: string; tokenDelayMs?: number }) {
+/**
+ * Starts the service on 127.0.0.1:`port` over a LevelDB store at `storePath`; `close()` stops it
+ * all. With `inspectorPort`, it also starts the Stately inspector relay there (open
+ * http://localhost:PORT to watch every run's statechart live) and connects the runtime to it.
+ */
+export async function startService(options: {
+  port: number;
+  storePath: string;
+  tokenDelayMs?: number;
+  inspectorPort?: number;
+}) {
+  let relay: { stop(): void } | undefined;
+  if (options.inspectorPort !== undefined) {
+    const { createInspectorServer } = await import('@statelyai/inspect/server');
+    relay = createInspectorServer({ port: options.inspectorPort, autoOpen: false });
+  }
   const store = await levelStore({ path: options.storePath });
-  const runtime = createRuntime({ model: await chooseModel(options.tokenDelayMs), tools, store });
+  const runtime = createRuntime({
+    model: await chooseModel(options.tokenDelayMs),
+    tools,
+    store,
+    ...(options.inspectorPort === undefined
+      ? {}
+      : { inspect: `ws://localhost:${options.inspectorPort}` as const }),
+  });
   await runtime.recover();
   const server: Server = createServer(createAgentService(runtime));
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
@@ -287,6 +309,7 @@ export async function startService(options: { port: number; storePath: string; t
       await new Promise((resolve) => server.close(resolve));
       await runtime.close();
       await store.close();
+      relay?.stop();
     },
   };
 }
@@ -296,8 +319,15 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     port: Number(process.env.PORT ?? 3000),
     storePath: process.env.AGENTCHART_STORE ?? '.agentchart',
     tokenDelayMs: Number(process.env.TOKEN_DELAY_MS ?? 20),
+    ...(process.argv.includes('--inspect')
+      ? { inspectorPort: Number(process.env.INSPECTOR_PORT ?? 8080) }
+      : {}),
   });
   console.log(`agentchart service listening on ${service.url}`);
+  if (process.argv.includes('--inspect'))
+    console.log(
+      `Stately inspector: open http://localhost:${process.env.INSPECTOR_PORT ?? 8080} to watch the runs live`,
+    );
   const stop = () => void service.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

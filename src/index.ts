@@ -69,6 +69,7 @@ export type {
 export type { CheckpointLabel } from './runtime/checkpointer.js';
 export { createRuntime, type Runtime } from './runtime/create-runtime.js';
 export type { ForkModifications, ForkOptions } from './runtime/fork-run.js';
+export { redactSecrets } from './runtime/inspector.js';
 export type { CheckpointMigrations, ResumeSource } from './runtime/load-checkpoint.js';
 export type { ReplayReport } from './runtime/replay-run.js';
 export type { AgentRunActor, RunHandle } from './runtime/run-handle.js';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { startFakeAnthropicServer } from 'agentchart/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -128,6 +129,49 @@ describe('examples', () => {
       const events = await (await fetch(`http://127.0.0.1:${port}/runs/${runId}/events`)).text();
       expect(events).toContain('event: run-end');
       expect(events).toContain('You said: hi.');
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-(child.pid as number), 'SIGTERM');
+      await exited;
+    }
+  });
+
+  it('`npm run inspect` starts the service with the inspector relay, which receives the runs live', async () => {
+    const [port, inspectorPort] = [await freePort(), await freePort()];
+    const cwd = mkdtempSync(join(tmpdir(), 'agentchart-inspect-'));
+    const child = spawn('npm', ['run', '--silent', '--prefix', repo, 'inspect'], {
+      cwd,
+      env: {
+        ...cleanEnv,
+        PORT: String(port),
+        INSPECTOR_PORT: String(inspectorPort),
+        AGENTCHART_STORE: join(cwd, 'store'),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.on(
+          'data',
+          (chunk: Buffer) => chunk.toString().includes('Stately inspector: open') && resolve(),
+        );
+        child.once('exit', (code) => reject(new Error(`the service exited with ${code}`)));
+      });
+      // A second client of the relay (as the browser page is) gets what the runtime sends.
+      const viewer = new WebSocket(`ws://127.0.0.1:${inspectorPort}`);
+      const messages: string[] = [];
+      viewer.on('message', (data) => messages.push(String(data)));
+      await new Promise((resolve) => viewer.once('open', resolve));
+      const started = await fetch(`http://127.0.0.1:${port}/runs`, {
+        method: 'POST',
+        body: '{"input":"watch me"}',
+      });
+      const { runId } = (await started.json()) as { runId: string };
+      await (await fetch(`http://127.0.0.1:${port}/runs/${runId}/events`)).text();
+      await vi.waitFor(() => expect(messages.some((text) => text.includes(`"name":"${runId}"`))).toBe(true));
+      expect(messages.some((text) => text.includes('"value":"done"'))).toBe(true);
+      viewer.close();
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       process.kill(-(child.pid as number), 'SIGTERM');

@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
-import { createRuntime, memoryStore } from 'agentchart';
+import { createRuntime, defineTool, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { z } from 'zod';
 import { adder } from './helpers.js';
 
 interface InspectionMessage {
@@ -87,5 +88,60 @@ describe('the Stately inspector', () => {
     inspector.stop();
     await runtime.close();
     await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("creates the WebSocket inspector itself from inspect: 'ws://...', deep enough, with secrets redacted", async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const received: string[] = [];
+    server.on('connection', (socket) => socket.on('message', (data) => received.push(String(data))));
+    const { port } = server.address() as AddressInfo;
+    const login = defineTool({
+      name: 'login',
+      description: 'Logs in',
+      input: z.object({ user: z.string(), password: z.string() }),
+      execute: () => ({ ok: true, note: 'used key sk-ant-api03-abcdefghijklmnop' }),
+    });
+    const model = scriptedModel([
+      { toolCalls: [{ name: 'login', input: { user: 'ada', password: 'hunter2-secret' } }] },
+      { text: 'Logged in.' },
+    ]);
+    const runtime = createRuntime({
+      store: memoryStore(),
+      model,
+      tools: [login],
+      inspect: `ws://127.0.0.1:${port}`,
+    });
+    await runtime.start({ input: 'log me in', runId: 'secretive' }).result;
+    await vi.waitFor(() => expect(received.some((text) => text.includes('"value":"done"'))).toBe(true));
+    const all = received.join('\n');
+    expect(all).not.toContain('hunter2-secret');
+    expect(all).not.toContain('sk-ant-api03-abcdefghijklmnop');
+    expect(all).toContain('[redacted]');
+    // Deep enough: the whole statechart, down to its states' transitions, and the messages' blocks.
+    expect(all).toContain('"user":"ada"');
+    const actor = received
+      .map((text) => JSON.parse(text) as InspectionMessage)
+      .find((message) => message.name === 'secretive');
+    expect(Object.keys((JSON.parse(actor?.definition ?? '{}') as { states: object }).states)).toEqual(
+      expect.arrayContaining([
+        'plan',
+        'act',
+        'observe',
+        'waiting_input',
+        'paused',
+        'done',
+        'failed',
+        'cancelled',
+      ]),
+    );
+    await runtime.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('refuses an inspect string that is not a WebSocket URL', () => {
+    expect(() => createRuntime({ model: scriptedModel([]), inspect: 'http://x' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
 });

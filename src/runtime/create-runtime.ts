@@ -20,6 +20,7 @@ import { signalOf } from './cancel-token.js';
 import { statusOf } from './checkpoint-policy.js';
 import { buildEnvelope } from './checkpointer.js';
 import { type ForkModifications, type ForkOptions, forkRun } from './fork-run.js';
+import { webSocketInspection } from './inspector.js';
 import { detachRun, launchRun, type RunEnvironment } from './launch-run.js';
 import type { ResumeSource } from './load-checkpoint.js';
 import { type ReplayReport, replayRun } from './replay-run.js';
@@ -164,6 +165,7 @@ export interface Runtime {
  */
 export function createRuntime(config: RuntimeConfig): Runtime {
   const settings = resolveRuntimeConfig(config);
+  const inspection = typeof config.inspect === 'string' ? webSocketInspection(config.inspect) : undefined;
   const environment: RunEnvironment = {
     model: config.model,
     registry: createToolRegistry(config.tools ?? []),
@@ -177,7 +179,9 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     durability: settings.durability,
     unloadParked: settings.unloadParked,
     active: new Map(),
-    supervisor: createSupervisor(config.inspect),
+    supervisor: createSupervisor(
+      inspection?.observer ?? (config.inspect as Exclude<typeof config.inspect, string>),
+    ),
     eventLogs: createEventLogRegistry({ store: () => store(), maxEvents: settings.maxLoggedEvents }),
     reload: (runId) => load(runId),
     onEnded: (result, context) => commitIfSession(result, context),
@@ -437,6 +441,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     await Promise.all(running.map((run) => run.result));
     await environment.eventLogs.flushed();
     environment.supervisor.actor.stop();
+    inspection?.stop();
     if (config.store === undefined && opening !== undefined)
       await (await opening.catch(() => undefined))?.close();
   }

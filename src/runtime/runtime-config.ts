@@ -39,8 +39,17 @@ export interface RuntimeConfig {
   checkpoint?: CheckpointOptions;
   /** Upgrades for checkpoints written by older versions of the run statechart. */
   migrations?: CheckpointMigrations;
-  /** An XState inspection observer (for example `createWebSocketInspector().inspect`), given every run's actor. */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * An XState inspection observer (for example `createWebSocketInspector().inspect`), given every
+   * run's actor; or the `ws://` / `wss://` URL of a Stately inspector relay, for which the runtime
+   * creates the WebSocket inspector itself (deep enough for the whole statechart, secrets redacted
+   * from contexts and events; needs `@statelyai/inspect`) and stops it on `close()`.
+   */
+  inspect?:
+    | Observer<InspectionEvent>
+    | ((event: InspectionEvent) => void)
+    | `ws://${string}`
+    | `wss://${string}`;
   /** Emit `telemetry` events (model-turn and tool-call timings). Off by default. */
   telemetry?: boolean;
   /**
@@ -140,6 +149,15 @@ const configSchema = z.object({
     )
     .optional(),
   unloadParked: z.boolean().optional(),
+  inspect: z
+    .union([
+      z
+        .string()
+        .regex(/^wss?:\/\/.+/, "inspect must be a 'ws://' or 'wss://' URL, or an inspection observer"),
+      z.function(),
+      z.custom<object>((value) => typeof value === 'object' && value !== null, 'inspect must be an observer'),
+    ])
+    .optional(),
   eventLog: z.strictObject({ maxEvents: z.number().int().positive().optional() }).optional(),
   store: z
     .custom<CheckpointStore>(
