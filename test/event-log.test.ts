@@ -123,6 +123,21 @@ describe('the event log', () => {
     await runtime.close();
   });
 
+  it('with eventLog: false keeps no log: a reader gets only what happens after it subscribes', async () => {
+    const store = memoryStore();
+    const runtime = createRuntime({ model: scriptedModel(script), tools: [double], store, eventLog: false });
+    const run = runtime.start({ input: 'Double 21', runId: 'unlogged' });
+    await new Promise<void>((resolve) =>
+      run.events$.subscribe((event) => event.type === 'tool-result' && resolve()),
+    );
+    const late = await replay(runtime, 'unlogged');
+    expect(late[0]?.type).not.toBe('run-start');
+    expect(late.at(-1)?.type).toBe('run-end');
+    expect(await store.nextEventSeq('unlogged')).toBe(0);
+    expect(await replay(runtime, 'unlogged')).toEqual([]);
+    await runtime.close();
+  });
+
   it('errors with RUN_NOT_FOUND for an unknown run, and refuses a bad fromSeq', async () => {
     const runtime = createRuntime({ model: scriptedModel(script), store: memoryStore() });
     await expect(replay(runtime, 'nope')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });

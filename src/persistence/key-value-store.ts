@@ -75,6 +75,16 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
   const records = options.exclusive === true ? new Map<string, RunRecord>() : undefined;
   // The hashes of message objects this store has read or written: their blobs are stored.
   const storedHashes = new WeakMap<Message, string>();
+  // Likewise the heads of event logs (read before every append otherwise).
+  const eventMetas = options.exclusive === true ? new Map<string, EventLogMeta>() : undefined;
+  async function readEventMeta(runId: string): Promise<EventLogMeta> {
+    const cached = eventMetas?.get(runId);
+    if (cached !== undefined) return cached;
+    const text = await kv.get(eventMetaKey(runId));
+    return text === undefined
+      ? { next: 0, count: 0 }
+      : (parseCheckpointJson(text, `the event log of run '${runId}'`) as EventLogMeta);
+  }
 
   async function readRun(runId: string): Promise<RunRecord | undefined> {
     const cached = records?.get(runId);
@@ -466,11 +476,7 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
 
     appendEvents: (runId: string, events: readonly StoredRunEvent[], { maxEvents }: AppendEventsOptions) =>
       mutex.run(`events:${runId}`, async () => {
-        const metaText = await kv.get(eventMetaKey(runId));
-        const meta: EventLogMeta =
-          metaText === undefined
-            ? { next: 0, count: 0 }
-            : (parseCheckpointJson(metaText, `the event log of run '${runId}'`) as EventLogMeta);
+        const meta = await readEventMeta(runId);
         const fresh: StoredRunEvent[] = [];
         let last = meta.next - 1;
         for (const stored of events) {
@@ -497,6 +503,7 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
         const count = meta.count - (writes.length - kept.length) + kept.length;
         writes.push({ type: 'put', key: eventMetaKey(runId), value: JSON.stringify({ next, count }) });
         await kv.batch(writes);
+        eventMetas?.set(runId, { next, count });
       }),
 
     async readEvents(runId: string, fromSeq = 0) {
@@ -509,10 +516,7 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
     },
 
     async nextEventSeq(runId: string) {
-      const text = await kv.get(eventMetaKey(runId));
-      return text === undefined
-        ? 0
-        : (parseCheckpointJson(text, `the event log of run '${runId}'`) as EventLogMeta).next;
+      return (await readEventMeta(runId)).next;
     },
 
     async getToolResult(runId: string, toolCallId: string) {

@@ -55,8 +55,9 @@ export interface RuntimeConfig {
   /**
    * The log of each run's events kept in the store, for `runtime.events(runId, { fromSeq })`:
    * at most `maxEvents` per run (token deltas count once per content block). Default 10,000.
+   * `false` keeps no log: `runtime.events` then gives only what happens from when it subscribes.
    */
-  eventLog?: { maxEvents?: number };
+  eventLog?: { maxEvents?: number } | false;
 }
 
 /** The `timeouts` of a runtime: {@link RunTimeouts} for every run, and two more. */
@@ -158,7 +159,9 @@ const configSchema = z.object({
       z.custom<object>((value) => typeof value === 'object' && value !== null, 'inspect must be an observer'),
     ])
     .optional(),
-  eventLog: z.strictObject({ maxEvents: z.number().int().positive().optional() }).optional(),
+  eventLog: z
+    .union([z.literal(false), z.strictObject({ maxEvents: z.number().int().positive().optional() })])
+    .optional(),
   store: z
     .custom<CheckpointStore>(
       (value) => typeof (value as CheckpointStore)?.appendCheckpoint === 'function',
@@ -230,7 +233,7 @@ export interface RuntimeSettings {
   /** Prices by model id or prefix: {@link claudePrices} and the config's. */
   prices: Readonly<Record<string, ModelPrice>>;
   unloadParked: boolean;
-  /** The most events a run's log keeps. */
+  /** The most events a run's log keeps (0: no log). */
   maxLoggedEvents: number;
   policy: CheckpointPolicy;
   durability: CheckpointDurability;
@@ -254,7 +257,7 @@ export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
     timeouts: defined(config.timeouts ?? {}),
     prices,
     unloadParked: config.unloadParked === true,
-    maxLoggedEvents: config.eventLog?.maxEvents ?? 10_000,
+    maxLoggedEvents: config.eventLog === false ? 0 : (config.eventLog?.maxEvents ?? 10_000),
     policy: config.checkpoint?.policy ?? 'every-step',
     durability: config.checkpoint?.durability ?? 'sync',
     migrations: config.migrations ?? {},

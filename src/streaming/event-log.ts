@@ -96,6 +96,25 @@ export function createRunEventLog(options: RunEventLogOptions): RunEventLog {
         schedule();
       });
   };
+  /** Queues an event for writing: a delta joins its block, anything else closes the block. */
+  const keep = (event: RunEvent) => {
+    unwritten.push(event);
+    if (!isDelta(event)) {
+      closeBlock();
+      ready.push({ event: shortened(event) });
+      schedule();
+      return;
+    }
+    const text = deltaText(event);
+    if (block !== undefined && (block.last.type !== event.type || block.last.turn !== event.turn))
+      closeBlock();
+    if (block === undefined) block = { first: event, last: event, text, parts: [text.length] };
+    else {
+      block.last = event;
+      block.text += text;
+      block.parts.push(text.length);
+    }
+  };
   const flushed = async (): Promise<void> => {
     while (writing !== undefined) await writing;
   };
@@ -108,22 +127,8 @@ export function createRunEventLog(options: RunEventLogOptions): RunEventLog {
     },
     record(event) {
       if (!open) return;
-      unwritten.push(event);
-      if (isDelta(event)) {
-        const text = deltaText(event);
-        if (block !== undefined && (block.last.type !== event.type || block.last.turn !== event.turn))
-          closeBlock();
-        if (block === undefined) block = { first: event, last: event, text, parts: [text.length] };
-        else {
-          block.last = event;
-          block.text += text;
-          block.parts.push(text.length);
-        }
-      } else {
-        closeBlock();
-        ready.push({ event: shortened(event) });
-        schedule();
-      }
+      // With no log (maxEvents 0) the events only pass through to live readers.
+      if (maxEvents > 0) keep(event);
       if (event.type === 'run-end') {
         open = false;
         ended = true;
