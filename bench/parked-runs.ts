@@ -11,7 +11,7 @@
  * The two processes run the compiled package (`dist/`, built first) as plain Node, the way an
  * application runs it: no TypeScript loader in their memory.
  *
- *   npm run bench:parked-runs            (PARKED_RUNS=2000 for a shorter run)
+ *   npm run bench:parked-runs            (PARKED_RUNS=2000 for a shorter run; NO_EVENT_LOG=1 without the event log)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,7 +59,16 @@ const heap = () => {
 
 async function runtimeOn(path: string) {
   const store = await levelStore({ path });
-  return { store, runtime: createRuntime({ model, tools: [payTool], store, unloadParked: true }) };
+  return {
+    store,
+    runtime: createRuntime({
+      model,
+      tools: [payTool],
+      store,
+      unloadParked: true,
+      ...(process.env.NO_EVENT_LOG ? { eventLog: false as const } : {}),
+    }),
+  };
 }
 
 if (mode === 'park') {

@@ -11,6 +11,9 @@ const deltaText = (event: Delta) => (event.type === 'text-delta' ? event.text : 
 const withText = (event: Delta, text: string): Delta =>
   event.type === 'text-delta' ? { ...event, text } : { ...event, thinking: text };
 
+/** How long the log gathers events before it writes them, as one batch (readers see them meanwhile as pending). */
+const batchMs = 10;
+
 /** The most characters of a run's input its logged `run-start` keeps (its checkpoints keep it all). */
 const loggedInputLength = 1_000;
 
@@ -84,7 +87,7 @@ export function createRunEventLog(options: RunEventLogOptions): RunEventLog {
   };
   const schedule = () => {
     if (writing !== undefined || ready.length === 0) return;
-    writing = new Promise<void>((resolve) => setImmediate(resolve))
+    writing = new Promise<void>((resolve) => setTimeout(resolve, batchMs))
       .then(write)
       .catch(() => {
         // The run never reached the store: nothing of it is logged.
