@@ -169,8 +169,14 @@ describe('examples', () => {
       });
       const { runId } = (await started.json()) as { runId: string };
       await (await fetch(`http://127.0.0.1:${port}/runs/${runId}/events`)).text();
-      await vi.waitFor(() => expect(messages.some((text) => text.includes(`"name":"${runId}"`))).toBe(true));
-      expect(messages.some((text) => text.includes('"value":"done"'))).toBe(true);
+      // The relay passes messages on as they come: wait for the run's actor and for its last snapshot.
+      await vi.waitFor(
+        () => {
+          expect(messages.some((text) => text.includes(`"name":"${runId}"`))).toBe(true);
+          expect(messages.some((text) => text.includes('"value":"done"'))).toBe(true);
+        },
+        { timeout: 10_000 },
+      );
       viewer.close();
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -113,7 +113,9 @@ describe('the Stately inspector', () => {
       inspect: `ws://127.0.0.1:${port}`,
     });
     await runtime.start({ input: 'log me in', runId: 'secretive' }).result;
-    await vi.waitFor(() => expect(received.some((text) => text.includes('"value":"done"'))).toBe(true));
+    await vi.waitFor(() => expect(received.some((text) => text.includes('"value":"done"'))).toBe(true), {
+      timeout: 10_000,
+    });
     const all = received.join('\n');
     expect(all).not.toContain('hunter2-secret');
     expect(all).not.toContain('sk-ant-api03-abcdefghijklmnop');
