@@ -94,6 +94,22 @@ describe('the event log', () => {
     await runtime.close();
   });
 
+  it('serves a reader that subscribes the moment a run starts, before it is in the store', async () => {
+    for (const store of [
+      memoryStore(),
+      await levelStore({ path: mkdtempSync(join(tmpdir(), 'agentchart-events-')) }),
+    ]) {
+      const runtime = createRuntime({ model: scriptedModel(script), tools: [double], store });
+      for (let attempt = 0; attempt < 25; attempt++) {
+        const run = runtime.start({ input: 'Double 21', runId: `early-${attempt}` });
+        const [early, live] = await Promise.all([replay(runtime, run.id), collect(run)]);
+        expect(whole(early)).toEqual(whole(live));
+      }
+      await runtime.close();
+      await store.close();
+    }
+  });
+
   it('keeps at most maxEvents per run, the newest', async () => {
     const store = memoryStore();
     const runtime = createRuntime({

@@ -215,7 +215,9 @@ export function followRunEvents(source: EventLogSource, runId: string, fromSeq =
       if (log !== undefined || stopped) return;
       // Not live here: it ended before its end was logged, or it waits to be resumed in this process.
       const record = await store.getRun(runId);
-      if (record === undefined && cursor.seq < 0 && !source.launching(runId)) {
+      // Not in the store yet may mean being launched (or registered while we read).
+      const known = source.launching(runId) || source.logOf(runId) !== undefined;
+      if (record === undefined && cursor.seq < 0 && !known) {
         throw new AgentchartError({
           code: 'RUN_NOT_FOUND',
           message: `No run '${runId}' in the store`,
