@@ -4,7 +4,7 @@ import { type Script, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { z } from 'zod';
-import { collect, ofType } from './helpers.js';
+import { collect, ofType, sendTool } from './helpers.js';
 
 /** A tool that takes `ms` to finish and counts its executions. */
 function slowTool(ms: number) {
@@ -129,13 +129,7 @@ describe('cancel', () => {
 
   it('cancels by run id, even a run that waits on disk', async () => {
     const store = memoryStore();
-    const approve = defineTool({
-      name: 'send',
-      description: 'Sends',
-      input: z.object({}),
-      needsApproval: true,
-      execute: () => 'sent',
-    });
+    const approve = sendTool();
     const model = scriptedModel([{ toolCalls: [{ name: 'send', input: {} }] }]);
     const runtime = createRuntime({ model, tools: [approve], store, unloadParked: true });
     const run = runtime.start({ input: 'Send', runId: 'c2' });

@@ -14,7 +14,7 @@ import { type Script, scriptedModel } from 'agentchart/testing';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { collect } from './helpers.js';
+import { collect, sendTool } from './helpers.js';
 
 const double = defineTool({
   name: 'double',
@@ -167,13 +167,7 @@ describe('the event log', () => {
 describe('the event log across a restart', () => {
   it('numbers on where the last process stopped, and a reader follows a parked run until it ends', async () => {
     const path = mkdtempSync(join(tmpdir(), 'agentchart-events-'));
-    const send = defineTool({
-      name: 'send',
-      description: 'Sends',
-      input: z.object({}),
-      needsApproval: true,
-      execute: () => 'sent',
-    });
+    const send = sendTool();
     const model = () =>
       scriptedModel((request) =>
         request.messages.length === 1

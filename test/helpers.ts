@@ -15,6 +15,17 @@ export function ofType<T extends RunEvent['type']>(events: readonly RunEvent[], 
   return events.filter((event): event is RunEventOf<T> => event.type === type);
 }
 
+/** A tool named `send` that takes no input, needs approval, and returns 'sent'. */
+export function sendTool() {
+  return defineTool({
+    name: 'send',
+    description: 'Sends',
+    input: z.object({}),
+    needsApproval: true,
+    execute: () => 'sent',
+  });
+}
+
 /** A tool that adds two numbers and counts its calls. */
 export function adder() {
   const calls: { a: number; b: number }[] = [];

@@ -6,14 +6,13 @@ import {
   type CheckpointStore,
   ConcurrencyError,
   createRuntime,
-  defineTool,
   type Message,
   memoryStore,
 } from 'agentchart';
 import { levelStore } from 'agentchart/level';
 import { type Script, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import { sendTool } from './helpers.js';
 
 /** Answers with the number of user questions it has seen, and echoes the last one. */
 const counting: Script = (request) => {
@@ -132,13 +131,7 @@ describe.each(stores)('sessions on %s', (_, createStore) => {
 describe('sessions across restarts', () => {
   it('loads the same after a restart, and a waiting run commits once when answered in another process', async () => {
     const path = mkdtempSync(join(tmpdir(), 'agentchart-sessions-'));
-    const send = defineTool({
-      name: 'send',
-      description: 'Sends',
-      input: z.object({}),
-      needsApproval: true,
-      execute: () => 'sent',
-    });
+    const send = sendTool();
     const model = () =>
       scriptedModel((request) =>
         request.messages.at(-1)?.content.some((block) => block.type === 'text' && block.text === 'send it')

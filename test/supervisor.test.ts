@@ -1,7 +1,7 @@
-import { createRuntime, defineTool, memoryStore } from 'agentchart';
+import { createRuntime, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import { sendTool } from './helpers.js';
 
 const slow = scriptedModel(() => ({ text: 'a slow answer, piece by piece', tokenDelayMs: 20 }));
 
@@ -51,13 +51,7 @@ describe('the supervisor', () => {
   });
 
   it('keeps going when a run crashes: the supervisor and the other runs are untouched', async () => {
-    const send = defineTool({
-      name: 'send',
-      description: 'Sends',
-      input: z.object({}),
-      needsApproval: true,
-      execute: () => 'sent',
-    });
+    const send = sendTool();
     const model = scriptedModel((request) =>
       request.messages[0]?.content[0]?.type === 'text' && request.messages[0].content[0].text === 'crash'
         ? { toolCalls: [{ name: 'send', input: {} }] }
