@@ -66,6 +66,15 @@ export class AgentchartError extends Error {
   }
 }
 
+/** The `RUN_NOT_FOUND` error for a run id the store does not hold (`what` says what was looked for). */
+export function runNotFound(runId: string, what = ''): AgentchartError {
+  return new AgentchartError({
+    code: 'RUN_NOT_FOUND',
+    message: `No run '${runId}'${what === '' ? ' in the store' : ` ${what}`}`,
+    details: { runId },
+  });
+}
+
 /**
  * A write that lost a race: it expected one version of a run or a session, and another writer had
  * already moved it on. Nothing was written; reload and retry (or merge).

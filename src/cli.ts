@@ -117,7 +117,9 @@ const parkedPhases = new Set(['waiting_input', 'paused']);
 async function stream(runtime: Runtime, handle: RunHandle, output: Output): Promise<RunResult | undefined> {
   const live = process.stderr.isTTY === true && !output.json;
   const parked = () => parkedPhases.has(String(handle.actor.getSnapshot().value));
-  let status = '';
+  // The status line: where the run is, and what it has spent.
+  let where = '';
+  let spent = '';
   if (!parked()) {
     for await (const event of handle) {
       if (output.json) output.out(JSON.stringify(event));
@@ -126,13 +128,11 @@ async function stream(runtime: Runtime, handle: RunHandle, output: Output): Prom
       else if (event.type === 'tool-result')
         output.err(`← ${event.toolName} ${JSON.stringify(event.output)}`);
       else if (event.type === 'tool-error') output.err(`✗ ${event.toolName} ${event.code}: ${event.message}`);
-      if (event.type === 'phase' || event.type === 'usage') {
-        status =
-          event.type === 'phase'
-            ? `${handle.id} · ${event.phase} · turn ${event.turn}`
-            : `${status.split(' · $')[0]} · $${event.totalCostUsd.toFixed(4)} · ${event.totalUsage.outputTokens} tokens out`;
-        if (live) process.stderr.write(`\r\x1b[K${status}`);
-      }
+      if (event.type === 'phase') where = `${handle.id} · ${event.phase} · turn ${event.turn}`;
+      if (event.type === 'usage')
+        spent = ` · $${event.totalCostUsd.toFixed(4)} · ${event.totalUsage.outputTokens} tokens out`;
+      if (live && (event.type === 'phase' || event.type === 'usage'))
+        process.stderr.write(`\r\x1b[K${where}${spent}`);
       if (event.type === 'phase' && parkedPhases.has(event.phase)) break;
     }
     if (live) process.stderr.write('\r\x1b[K');
@@ -165,19 +165,18 @@ const endedBadly = (result: RunResult | undefined) =>
   result?.status === 'failed' || result?.status === 'cancelled' ? 6 : 0;
 
 async function command(runtime: Runtime, args: string[], values: Record<string, unknown>, output: Output) {
-  const [group, action, ...rest] = args;
+  // `runs` and `checkpoints` take a subcommand; the other commands are one word.
+  const grouped = args[0] === 'runs' || args[0] === 'checkpoints';
+  const name = args.slice(0, grouped ? 2 : 1).join(' ');
+  const operands = args.slice(grouped ? 2 : 1);
   const need = (count: number, shape: string) => {
-    const given =
-      group === 'runs' || group === 'checkpoints'
-        ? rest
-        : [action, ...rest].filter((arg) => arg !== undefined);
-    if (given.length !== count) throw new UsageError(`usage: agentchart ${shape}`);
-    return given as string[];
+    if (operands.length !== count) throw new UsageError(`usage: agentchart ${shape}`);
+    return operands;
   };
   const print = (json: unknown, text: () => string) =>
     output.out(output.json ? JSON.stringify(json, null, 2) : text());
 
-  switch (`${group} ${group === 'runs' || group === 'checkpoints' ? action : ''}`.trim()) {
+  switch (name) {
     case 'runs ls': {
       need(0, 'runs ls [--status S] [--limit N]');
       const limit = positiveInt(values.limit as string | undefined, '--limit');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,7 +82,6 @@ describe('the agentchart CLI', () => {
     const file = join(dir, 'alpha.json');
     expect((await cli('checkpoints', 'export', 'alpha@1', file)).code).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ id: 'alpha@1', runId: 'alpha' });
-    expect(existsSync(file)).toBe(true);
     expect((await cli('checkpoints', 'rm', 'gamma@0')).stdout).toContain('removed gamma@0');
     const again = await cli('checkpoints', 'rm', 'gamma@0');
     expect([again.code, again.stderr]).toEqual([

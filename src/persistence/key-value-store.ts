@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AgentchartError, ConcurrencyError } from '../agentchart-error.js';
+import { AgentchartError, ConcurrencyError, runNotFound } from '../agentchart-error.js';
 import { deepFreeze } from '../deep-freeze.js';
 import type { Message, ToolResultBlock } from '../model/message.js';
 import {
@@ -105,11 +105,7 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
   async function requireRun(runId: string, expectedVersion: number): Promise<RunRecord> {
     const record = await readRun(runId);
     if (record === undefined) {
-      throw new AgentchartError({
-        code: 'RUN_NOT_FOUND',
-        message: `No run '${runId}' in the store`,
-        details: { runId },
-      });
+      throw runNotFound(runId);
     }
     if (record.version !== expectedVersion) {
       throw new ConcurrencyError({

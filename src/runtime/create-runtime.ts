@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Observable } from 'rxjs';
-import { AgentchartError } from '../agentchart-error.js';
+import { AgentchartError, runNotFound } from '../agentchart-error.js';
 import type { AgentRunContext } from '../machines/agent-run-types.js';
 import type { Message } from '../model/message.js';
 import type { CheckpointEnvelope, CheckpointMeta } from '../persistence/checkpoint-envelope.js';
@@ -49,6 +49,7 @@ import {
 } from './runtime-config.js';
 import {
   commitSessionRun,
+  leftUnended,
   openSession,
   type Session,
   type SessionCommitOutcome,
@@ -277,9 +278,16 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       parseStartOptions({ input, ...(runId === undefined ? {} : { runId }) });
       return launchNew({ input, history, session, ...defined({ runId, signal, timeoutMs }) });
     },
-    commitOf: (runId) =>
+    commitOf: (run) =>
       new Promise<SessionCommitOutcome>((resolve, reject) => {
-        commitWaiters.set(runId, { resolve, reject });
+        const waiter = { resolve, reject };
+        commitWaiters.set(run.id, waiter);
+        // A run that ends commits before its result resolves; one still waiting then left unended.
+        void run.result.then((result) => {
+          if (commitWaiters.get(run.id) !== waiter) return;
+          commitWaiters.delete(run.id);
+          reject(leftUnended(result));
+        });
       }),
   };
 
@@ -293,11 +301,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
         const ready = await store();
         const record = await ready.getRun(runId);
         if (record === undefined) {
-          throw new AgentchartError({
-            code: 'RUN_NOT_FOUND',
-            message: `No run '${runId}' in the store`,
-            details: { runId },
-          });
+          throw runNotFound(runId);
         }
         if (record.headCheckpointId === null) {
           throw new AgentchartError({
@@ -329,8 +333,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     const live = active.get(runId);
     if (live !== undefined) return live.pause();
     const record = await (await store()).getRun(runId);
-    if (record === undefined)
-      throw new AgentchartError({ code: 'RUN_NOT_FOUND', message: `No run '${runId}'`, details: { runId } });
+    if (record === undefined) throw runNotFound(runId);
     if (record.status !== 'paused' && record.status !== 'waiting_input') {
       throw new AgentchartError({
         code: 'RUN_ENDED',
@@ -360,8 +363,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     }
     const ready = await store();
     const record = await ready.getRun(runId);
-    if (record === undefined)
-      throw new AgentchartError({ code: 'RUN_NOT_FOUND', message: `No run '${runId}'`, details: { runId } });
+    if (record === undefined) throw runNotFound(runId);
     const head =
       record.headCheckpointId === null ? undefined : await ready.getCheckpoint(record.headCheckpointId);
     return {

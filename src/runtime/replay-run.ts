@@ -1,5 +1,5 @@
 import { createActor, fromCallback, fromPromise, toPromise } from 'xstate';
-import { AgentchartError } from '../agentchart-error.js';
+import { AgentchartError, runNotFound } from '../agentchart-error.js';
 import { agentRunMachine } from '../machines/agent-run-machine.js';
 import type {
   AgentRunEvent,
@@ -39,11 +39,7 @@ export async function replayRun(
 ): Promise<ReplayReport> {
   const record = await store.getRun(runId);
   if (record?.headCheckpointId == null) {
-    throw new AgentchartError({
-      code: 'RUN_NOT_FOUND',
-      message: `No run '${runId}' with a checkpoint to replay`,
-      details: { runId },
-    });
+    throw runNotFound(runId, 'with a checkpoint to replay');
   }
   const metas = await store.listCheckpoints({ runId, order: 'asc' });
   const last = untilStep === undefined ? metas.at(-1) : metas.findLast((meta) => meta.stepNum <= untilStep);

@@ -1,4 +1,4 @@
-import { AgentchartError } from '../agentchart-error.js';
+import { AgentchartError, runNotFound } from '../agentchart-error.js';
 import { deepFreeze } from '../deep-freeze.js';
 import { lastAnswerOf, type Message, toolCallsOf } from '../model/message.js';
 import type { Usage } from '../model/usage.js';
@@ -39,8 +39,7 @@ export interface RunPoint {
 /** The history of a run; `RUN_NOT_FOUND` if the store has none. */
 export async function historyOf(store: CheckpointStore, runId: string): Promise<RunHistory> {
   const record = await store.getRun(runId);
-  if (record === undefined)
-    throw new AgentchartError({ code: 'RUN_NOT_FOUND', message: `No run '${runId}'`, details: { runId } });
+  if (record === undefined) throw runNotFound(runId);
   const [checkpoints, children] = await Promise.all([
     store.listCheckpoints({ runId, order: 'asc' }),
     store.listForks(runId),
@@ -138,11 +137,7 @@ export async function compareRuns(
 async function finalState(store: CheckpointStore, runId: string) {
   const record = await store.getRun(runId);
   if (record?.headCheckpointId == null) {
-    throw new AgentchartError({
-      code: 'RUN_NOT_FOUND',
-      message: `No run '${runId}' with a checkpoint to compare`,
-      details: { runId },
-    });
+    throw runNotFound(runId, 'with a checkpoint to compare');
   }
   const envelope = await store.getCheckpoint(record.headCheckpointId);
   if (envelope === undefined)

@@ -77,8 +77,11 @@ export interface SessionHost {
     signal?: AbortSignal | CancelToken;
     timeoutMs?: number;
   }): RunHandle;
-  /** Resolves with the commit of a run of a session when it ends (see {@link commitSessionRun}). */
-  commitOf(runId: string): Promise<SessionCommitOutcome>;
+  /**
+   * Resolves with the commit of a run of a session when it ends (see {@link commitSessionRun});
+   * rejects with {@link leftUnended} if the run leaves this runtime before it ends.
+   */
+  commitOf(run: RunHandle): Promise<SessionCommitOutcome>;
 }
 
 const sessionId = /^[\w.:-]{1,128}$/;
@@ -143,7 +146,7 @@ export async function openSession(
         let handle = first;
         for (let attempts = 1; ; attempts++) {
           try {
-            const outcome = await Promise.race([host.commitOf(handle.id), handle.result.then(leftUnended)]);
+            const outcome = await host.commitOf(handle);
             await reload();
             return { ...outcome, attempts };
           } catch (error) {
@@ -161,9 +164,9 @@ export async function openSession(
   return session;
 }
 
-/** A run that settled without committing left this process before it ended (closed, unloaded). */
-function leftUnended(result: RunResult): never {
-  throw new AgentchartError({
+/** The error for a run of a session that left this process before it ended (closed, unloaded). */
+export function leftUnended(result: RunResult): AgentchartError {
+  return new AgentchartError({
     code: 'RUN_DETACHED',
     message: `Run '${result.runId}' left this runtime ${result.status} before it ended; it commits to its session when it ends, in whichever process resumes it`,
     details: { runId: result.runId, status: result.status },

@@ -1,5 +1,5 @@
 import { Observable, Subject } from 'rxjs';
-import { AgentchartError } from '../agentchart-error.js';
+import { runNotFound } from '../agentchart-error.js';
 import type { CheckpointStore, StoredRunEvent } from '../persistence/checkpoint-store.js';
 import type { RunEvent } from './run-event.js';
 
@@ -218,11 +218,7 @@ export function followRunEvents(source: EventLogSource, runId: string, fromSeq =
       // Not in the store yet may mean being launched (or registered while we read).
       const known = source.launching(runId) || source.logOf(runId) !== undefined;
       if (record === undefined && cursor.seq < 0 && !known) {
-        throw new AgentchartError({
-          code: 'RUN_NOT_FOUND',
-          message: `No run '${runId}' in the store`,
-          details: { runId },
-        });
+        throw runNotFound(runId);
       }
       if (record !== undefined && terminal.has(record.status)) {
         stopped = true;
