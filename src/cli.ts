@@ -13,7 +13,7 @@ import type { ModelClient } from './model/model-client.js';
 import { levelStore } from './persistence/level-store.js';
 import type { RunResult } from './run-result.js';
 import { createRuntime, type Runtime } from './runtime/create-runtime.js';
-import type { RunHandle } from './runtime/run-handle.js';
+import type { RunHandle } from './runtime/run/run-handle.js';
 import type { RuntimeConfig } from './runtime/runtime-config.js';
 
 const usage = `Usage: agentchart [--store PATH] [--json] [--config FILE] COMMAND

@@ -4,7 +4,11 @@ export {
   type AgentchartErrorOptions,
   ConcurrencyError,
 } from './agentchart-error.js';
-export { agentRunMachine, agentRunMachineVersion } from './machines/agent-run-machine.js';
+export {
+  type AgentRunActor,
+  agentRunMachine,
+  agentRunMachineVersion,
+} from './machines/agent-run-machine.js';
 export type {
   AgentRunContext,
   AgentRunEvent,
@@ -60,21 +64,21 @@ export { createKeyValueStore, type KeyValueStoreOptions } from './persistence/ke
 export { memoryStore } from './persistence/memory-store.js';
 export type { ErrorClass, RunError } from './run-error.js';
 export type { RunResult, RunStatus, RunUsage } from './run-result.js';
-export { type CancelToken, createCancelToken } from './runtime/cancel-token.js';
 export type {
   CheckpointDurability,
   CheckpointOptions,
   CheckpointPolicy,
-} from './runtime/checkpoint-policy.js';
-export type { CheckpointLabel } from './runtime/checkpointer.js';
+} from './runtime/checkpoints/checkpoint-policy.js';
+export type { CheckpointLabel } from './runtime/checkpoints/checkpointer.js';
+export type { CheckpointMigrations, ResumeSource } from './runtime/checkpoints/load-checkpoint.js';
 export { createRuntime, type Runtime } from './runtime/create-runtime.js';
-export type { ForkModifications, ForkOptions } from './runtime/fork-run.js';
+export type { ForkModifications, ForkOptions } from './runtime/history/fork-run.js';
+export type { ReplayReport } from './runtime/history/replay-run.js';
+export type { RunComparison, RunHistory, RunPoint, RunSide } from './runtime/history/run-history.js';
 export { redactSecrets } from './runtime/inspector.js';
-export type { CheckpointMigrations, ResumeSource } from './runtime/load-checkpoint.js';
-export type { ReplayReport } from './runtime/replay-run.js';
-export type { AgentRunActor, RunHandle } from './runtime/run-handle.js';
-export type { RunComparison, RunHistory, RunPoint, RunSide } from './runtime/run-history.js';
-export type { RunStatusInfo } from './runtime/run-status.js';
+export { type CancelToken, createCancelToken } from './runtime/run/cancel-token.js';
+export type { RunHandle } from './runtime/run/run-handle.js';
+export type { RunStatusInfo } from './runtime/run/run-status.js';
 export {
   defaultLimits,
   defaultStorePath,
@@ -91,7 +95,7 @@ export {
   type SessionOptions,
   type SessionRun,
   type SessionRunOptions,
-} from './runtime/session.js';
+} from './sessions/session.js';
 export type { RunEvent, RunEventBase, RunEventBody, RunEventOf, RunPhase } from './streaming/run-event.js';
 export {
   formatServerSentEvent,

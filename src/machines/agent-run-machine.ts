@@ -1,4 +1,13 @@
-import { assign, emit, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
+import {
+  type Actor,
+  assign,
+  emit,
+  enqueueActions,
+  fromCallback,
+  fromPromise,
+  type SnapshotFrom,
+  setup,
+} from 'xstate';
 import { toolCallsOf } from '../model/message.js';
 import { addUsage, emptyUsage } from '../model/usage.js';
 import { type ErrorClass, toRunError } from '../run-error.js';
@@ -387,6 +396,12 @@ export const agentRunMachine = setup({
     },
   },
 });
+
+/** The XState actor of a run, for users who want to inspect or drive it directly. */
+export type AgentRunActor = Actor<typeof agentRunMachine>;
+
+/** A snapshot of the run statechart. */
+export type AgentRunSnapshot = SnapshotFrom<typeof agentRunMachine>;
 
 function cutOffMessage(context: AgentRunContext): string {
   const last = context.messages.at(-1);

@@ -13,19 +13,24 @@ import type {
   RunRecord,
 } from '../persistence/checkpoint-store.js';
 import type { RunResult } from '../run-result.js';
+import {
+  commitSessionRun,
+  leftUnended,
+  openSession,
+  type Session,
+  type SessionCommitOutcome,
+  type SessionHost,
+  type SessionOptions,
+} from '../sessions/session.js';
 import { createEventLogRegistry, followRunEvents } from '../streaming/event-log.js';
 import type { RunEvent } from '../streaming/run-event.js';
 import { createToolRegistry } from '../tools/tool-registry.js';
-import { signalOf } from './cancel-token.js';
-import { statusOf } from './checkpoint-policy.js';
-import { buildEnvelope } from './checkpointer.js';
-import { type ForkModifications, type ForkOptions, forkRun } from './fork-run.js';
-import { webSocketInspection } from './inspector.js';
-import { detachRun, launchRun, type RunEnvironment } from './launch-run.js';
-import type { ResumeSource } from './load-checkpoint.js';
-import { type ReplayReport, replayRun } from './replay-run.js';
-import { resumeRun } from './resume-run.js';
-import type { RunHandle } from './run-handle.js';
+import { statusOf } from './checkpoints/checkpoint-policy.js';
+import { buildEnvelope } from './checkpoints/checkpointer.js';
+import type { ResumeSource } from './checkpoints/load-checkpoint.js';
+import { resumeRun } from './checkpoints/resume-run.js';
+import { type ForkModifications, type ForkOptions, forkRun } from './history/fork-run.js';
+import { type ReplayReport, replayRun } from './history/replay-run.js';
 import {
   compareRuns,
   historyOf,
@@ -33,8 +38,13 @@ import {
   type RunComparison,
   type RunHistory,
   type RunPoint,
-} from './run-history.js';
-import type { RunStatusInfo } from './run-status.js';
+} from './history/run-history.js';
+import { webSocketInspection } from './inspector.js';
+import { signalOf } from './run/cancel-token.js';
+import { detachRun, launchRun, type RunEnvironment } from './run/launch-run.js';
+import type { RunHandle } from './run/run-handle.js';
+import type { RunStatusInfo } from './run/run-status.js';
+import { createSupervisor, type Supervisor } from './run/supervisor.js';
 import {
   defaultStorePath,
   defined,
@@ -47,16 +57,6 @@ import {
   resolveRuntimeConfig,
   type StartOptions,
 } from './runtime-config.js';
-import {
-  commitSessionRun,
-  leftUnended,
-  openSession,
-  type Session,
-  type SessionCommitOutcome,
-  type SessionHost,
-  type SessionOptions,
-} from './session.js';
-import { createSupervisor, type Supervisor } from './supervisor.js';
 
 /** Owns the runs of one process: starts, controls, resumes and recovers them, and reads their checkpoints. */
 export interface Runtime {

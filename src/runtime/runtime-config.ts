@@ -6,9 +6,13 @@ import type { ModelClient } from '../model/model-client.js';
 import { claudePrices, type ModelPrice, priceOf } from '../model/prices.js';
 import type { CheckpointStore } from '../persistence/checkpoint-store.js';
 import type { Tool } from '../tools/define-tool.js';
-import type { CancelToken } from './cancel-token.js';
-import type { CheckpointDurability, CheckpointOptions, CheckpointPolicy } from './checkpoint-policy.js';
-import type { CheckpointMigrations } from './load-checkpoint.js';
+import type {
+  CheckpointDurability,
+  CheckpointOptions,
+  CheckpointPolicy,
+} from './checkpoints/checkpoint-policy.js';
+import type { CheckpointMigrations } from './checkpoints/load-checkpoint.js';
+import type { CancelToken } from './run/cancel-token.js';
 
 /** What {@link createRuntime} takes. */
 export interface RuntimeConfig {

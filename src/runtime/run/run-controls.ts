@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { AgentchartError } from '../agentchart-error.js';
-import type { RequestAnswer } from '../pending-request.js';
-import type { ToolRegistry } from '../tools/tool-registry.js';
-import type { AgentRunActor } from './run-handle.js';
+import { AgentchartError } from '../../agentchart-error.js';
+import type { AgentRunActor } from '../../machines/agent-run-machine.js';
+import type { RequestAnswer } from '../../pending-request.js';
+import type { ToolRegistry } from '../../tools/tool-registry.js';
 
 /**
  * Checks an answer against the run's pending request and sends it: `REQUEST_NOT_FOUND` for a

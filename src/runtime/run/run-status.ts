@@ -1,6 +1,6 @@
-import type { PendingRequest } from '../pending-request.js';
-import type { CheckpointStatus } from '../persistence/checkpoint-envelope.js';
-import type { RunPhase } from '../streaming/run-event.js';
+import type { PendingRequest } from '../../pending-request.js';
+import type { CheckpointStatus } from '../../persistence/checkpoint-envelope.js';
+import type { RunPhase } from '../../streaming/run-event.js';
 
 /** Where a run is, as `runtime.status` tells it. */
 export interface RunStatusInfo {

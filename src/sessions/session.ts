@@ -3,8 +3,8 @@ import type { AgentRunContext } from '../machines/agent-run-types.js';
 import type { Message } from '../model/message.js';
 import type { CheckpointStore, SessionMessage } from '../persistence/checkpoint-store.js';
 import type { RunResult } from '../run-result.js';
-import type { CancelToken } from './cancel-token.js';
-import type { RunHandle } from './run-handle.js';
+import type { CancelToken } from '../runtime/run/cancel-token.js';
+import type { RunHandle } from '../runtime/run/run-handle.js';
 
 /** What `runtime.session` takes. */
 export interface SessionOptions {

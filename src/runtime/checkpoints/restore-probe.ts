@@ -1,13 +1,13 @@
 import { createActor, fromCallback, fromPromise } from 'xstate';
-import { AgentchartError } from '../agentchart-error.js';
-import { agentRunMachine } from '../machines/agent-run-machine.js';
+import { AgentchartError } from '../../agentchart-error.js';
+import { agentRunMachine } from '../../machines/agent-run-machine.js';
 import type {
   AgentRunEvent,
   AgentRunInput,
   ModelTurnInput,
   ModelTurnOutput,
   ToolCallsInput,
-} from '../machines/agent-run-types.js';
+} from '../../machines/agent-run-types.js';
 
 const inertMachine = agentRunMachine.provide({
   actors: {

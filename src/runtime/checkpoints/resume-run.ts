@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { AgentchartError } from '../agentchart-error.js';
-import type { AgentRunContext } from '../machines/agent-run-types.js';
-import type { CheckpointEnvelope } from '../persistence/checkpoint-envelope.js';
-import type { CheckpointStore } from '../persistence/checkpoint-store.js';
-import { signalOf } from './cancel-token.js';
+import { AgentchartError } from '../../agentchart-error.js';
+import type { AgentRunContext } from '../../machines/agent-run-types.js';
+import type { CheckpointEnvelope } from '../../persistence/checkpoint-envelope.js';
+import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import { signalOf } from '../run/cancel-token.js';
+import { launchRun, type RunEnvironment } from '../run/launch-run.js';
+import type { RunHandle } from '../run/run-handle.js';
+import { inputTextOf } from '../run/run-outcome.js';
+import { defined, type ResumeOptions } from '../runtime-config.js';
 import { isTerminal } from './checkpoint-policy.js';
 import { buildEnvelope } from './checkpointer.js';
-import { launchRun, type RunEnvironment } from './launch-run.js';
 import { type CheckpointMigrations, loadCheckpoint, type ResumeSource } from './load-checkpoint.js';
-import type { RunHandle } from './run-handle.js';
-import { inputTextOf } from './run-outcome.js';
-import { defined, type ResumeOptions } from './runtime-config.js';
 import { expandSnapshot } from './snapshot-codec.js';
 
 /** Errors a run may end with and still be continued, with new limits or a new deadline. */

@@ -1,31 +1,32 @@
 import { waitFor } from 'xstate';
-import { AgentchartError } from '../agentchart-error.js';
-import type { AgentRunContext, AgentRunInput, RunLimits, RunSettings } from '../machines/agent-run-types.js';
-import type { ToolResultBlock } from '../model/message.js';
-import type { ModelClient } from '../model/model-client.js';
-import { type ModelPrice, priceOf } from '../model/prices.js';
-import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
-import { toRunError } from '../run-error.js';
-import type { RunResult } from '../run-result.js';
-import type { EventLogRegistry } from '../streaming/event-log.js';
-import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
-import { createRunEventStream } from '../streaming/run-event-stream.js';
-import { toAsyncIterable } from '../streaming/to-async-iterable.js';
-import { restrictTools, type ToolRegistry } from '../tools/tool-registry.js';
-import type { CheckpointDurability, CheckpointPolicy } from './checkpoint-policy.js';
-import {
-  type AgentRunSnapshot,
-  type Checkpointer,
-  createCheckpointer,
-  persistWithoutContext,
-} from './checkpointer.js';
+import { AgentchartError } from '../../agentchart-error.js';
+import type { AgentRunSnapshot } from '../../machines/agent-run-machine.js';
+import type {
+  AgentRunContext,
+  AgentRunInput,
+  RunLimits,
+  RunSettings,
+} from '../../machines/agent-run-types.js';
+import type { ToolResultBlock } from '../../model/message.js';
+import type { ModelClient } from '../../model/model-client.js';
+import { type ModelPrice, priceOf } from '../../model/prices.js';
+import type { CheckpointStore, RunRecord } from '../../persistence/checkpoint-store.js';
+import { toRunError } from '../../run-error.js';
+import type { RunResult } from '../../run-result.js';
+import type { EventLogRegistry } from '../../streaming/event-log.js';
+import type { RunEventBody, RunPhase } from '../../streaming/run-event.js';
+import { createRunEventStream } from '../../streaming/run-event-stream.js';
+import { toAsyncIterable } from '../../streaming/to-async-iterable.js';
+import { restrictTools, type ToolRegistry } from '../../tools/tool-registry.js';
+import type { CheckpointDurability, CheckpointPolicy } from '../checkpoints/checkpoint-policy.js';
+import { type Checkpointer, createCheckpointer, persistWithoutContext } from '../checkpoints/checkpointer.js';
+import { assertRestorable } from '../checkpoints/restore-probe.js';
+import { parseQuery, type RuntimeTimeouts } from '../runtime-config.js';
 import { createDeadlineTimer } from './deadline-timer.js';
 import { requestsFor } from './human-requests.js';
-import { assertRestorable } from './restore-probe.js';
 import { sendAnswer } from './run-controls.js';
 import type { RunHandle } from './run-handle.js';
 import { failure, resultOf } from './run-outcome.js';
-import { parseQuery, type RuntimeTimeouts } from './runtime-config.js';
 import type { Supervisor } from './supervisor.js';
 
 /** What every run of a runtime shares. */

@@ -1,14 +1,14 @@
 import { createActor, type InspectionEvent, type Observer } from 'xstate';
-import { createModelTurnLogic, type ModelTurnDependencies } from '../actors/model-turn.js';
-import { createToolCallsLogic, type ToolCallsDependencies } from '../actors/tool-calls.js';
-import { agentRunMachine } from '../machines/agent-run-machine.js';
-import type { AgentRunEmitted } from '../machines/agent-run-types.js';
+import { createModelTurnLogic, type ModelTurnDependencies } from '../../actors/model-turn.js';
+import { createToolCallsLogic, type ToolCallsDependencies } from '../../actors/tool-calls.js';
+import type { AgentRunActor } from '../../machines/agent-run-machine.js';
+import { agentRunMachine } from '../../machines/agent-run-machine.js';
+import type { AgentRunEmitted } from '../../machines/agent-run-types.js';
 import {
   type SupervisedRunInput,
   supervisedRunLogic,
   supervisorMachine,
-} from '../machines/supervisor-machine.js';
-import type { AgentRunActor } from './run-handle.js';
+} from '../../machines/supervisor-machine.js';
 
 /** What the actors of one run need (its event sink, its journal, its signals), found by system and run id. */
 export interface RunDependencies {

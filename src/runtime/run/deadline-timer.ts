@@ -1,6 +1,6 @@
-import type { RunDeadlines } from '../machines/agent-run-types.js';
-import type { RunPhase } from '../streaming/run-event.js';
-import type { AgentRunSnapshot } from './checkpointer.js';
+import type { AgentRunSnapshot } from '../../machines/agent-run-machine.js';
+import type { RunDeadlines } from '../../machines/agent-run-types.js';
+import type { RunPhase } from '../../streaming/run-event.js';
 
 /** Arms one timer for the earliest deadline that applies to a run's current phase. */
 export interface DeadlineTimer {

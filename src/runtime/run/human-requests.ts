@@ -1,6 +1,6 @@
-import type { ToolCallBlock } from '../model/message.js';
-import type { PendingRequest } from '../pending-request.js';
-import type { ToolRegistry } from '../tools/tool-registry.js';
+import type { ToolCallBlock } from '../../model/message.js';
+import type { PendingRequest } from '../../pending-request.js';
+import type { ToolRegistry } from '../../tools/tool-registry.js';
 
 /**
  * The requests a turn's tool calls raise: a question for each call of an `askUser` tool, and an

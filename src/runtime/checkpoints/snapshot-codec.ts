@@ -1,4 +1,4 @@
-import type { AgentRunContext } from '../machines/agent-run-types.js';
+import type { AgentRunContext } from '../../machines/agent-run-types.js';
 
 type Snapshot = Record<string, unknown> & {
   children?: Record<string, { src?: unknown; snapshot?: unknown }>;

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AgentchartError } from '../agentchart-error.js';
-import type { AgentRunContext, RunLimits, RunSettings } from '../machines/agent-run-types.js';
-import type { Message } from '../model/message.js';
-import type { ModelClient } from '../model/model-client.js';
-import { messageSchema } from '../persistence/checkpoint-envelope.js';
-import type { CheckpointStore } from '../persistence/checkpoint-store.js';
-import { type CancelToken, signalOf } from './cancel-token.js';
-import { buildEnvelope } from './checkpointer.js';
-import { launchRun, type RunEnvironment } from './launch-run.js';
-import { type CheckpointMigrations, loadCheckpoint } from './load-checkpoint.js';
-import type { RunHandle } from './run-handle.js';
-import { inputTextOf } from './run-outcome.js';
-import { defined } from './runtime-config.js';
+import { AgentchartError } from '../../agentchart-error.js';
+import type { AgentRunContext, RunLimits, RunSettings } from '../../machines/agent-run-types.js';
+import type { Message } from '../../model/message.js';
+import type { ModelClient } from '../../model/model-client.js';
+import { messageSchema } from '../../persistence/checkpoint-envelope.js';
+import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import { buildEnvelope } from '../checkpoints/checkpointer.js';
+import { type CheckpointMigrations, loadCheckpoint } from '../checkpoints/load-checkpoint.js';
+import { type CancelToken, signalOf } from '../run/cancel-token.js';
+import { launchRun, type RunEnvironment } from '../run/launch-run.js';
+import type { RunHandle } from '../run/run-handle.js';
+import { inputTextOf } from '../run/run-outcome.js';
+import { defined } from '../runtime-config.js';
 
 /** What a fork changes about the run it starts from. */
 export interface ForkModifications {

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { AgentchartError } from '../agentchart-error.js';
-import { agentRunMachineVersion } from '../machines/agent-run-machine.js';
+import { AgentchartError } from '../../agentchart-error.js';
+import { agentRunMachineVersion } from '../../machines/agent-run-machine.js';
 import {
   type CheckpointEnvelope,
   parseCheckpointEnvelope,
   parseCheckpointJson,
-} from '../persistence/checkpoint-envelope.js';
-import type { CheckpointStore } from '../persistence/checkpoint-store.js';
+} from '../../persistence/checkpoint-envelope.js';
+import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
 
 /**
  * Upgrades of envelopes written by older versions of the run statechart, by the version they

@@ -1,19 +1,18 @@
-import type { SnapshotFrom } from 'xstate';
-import { type agentRunMachine, agentRunMachineVersion } from '../machines/agent-run-machine.js';
+import {
+  type AgentRunActor,
+  type AgentRunSnapshot,
+  agentRunMachineVersion,
+} from '../../machines/agent-run-machine.js';
 import {
   type CheckpointEnvelope,
   type CheckpointMeta,
   checkpointEnvelopeVersion,
   metaOf,
-} from '../persistence/checkpoint-envelope.js';
-import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
-import type { RunEventBody, RunPhase } from '../streaming/run-event.js';
+} from '../../persistence/checkpoint-envelope.js';
+import type { CheckpointStore, RunRecord } from '../../persistence/checkpoint-store.js';
+import type { RunEventBody, RunPhase } from '../../streaming/run-event.js';
 import { type CheckpointPolicy, isTerminal, statusOf, wantsCheckpoint } from './checkpoint-policy.js';
-import type { AgentRunActor } from './run-handle.js';
 import { compactSnapshot } from './snapshot-codec.js';
-
-/** A snapshot of the run statechart. */
-export type AgentRunSnapshot = SnapshotFrom<typeof agentRunMachine>;
 
 /** What a manual checkpoint may carry. */
 export interface CheckpointLabel {

@@ -1,13 +1,9 @@
 import type { Observable } from 'rxjs';
-import type { Actor } from 'xstate';
-import type { agentRunMachine } from '../machines/agent-run-machine.js';
-import type { CheckpointMeta } from '../persistence/checkpoint-envelope.js';
-import type { RunResult } from '../run-result.js';
-import type { RunEvent } from '../streaming/run-event.js';
-import type { CheckpointLabel } from './checkpointer.js';
-
-/** The XState actor of a run, for users who want to inspect or drive it directly. */
-export type AgentRunActor = Actor<typeof agentRunMachine>;
+import type { AgentRunActor } from '../../machines/agent-run-machine.js';
+import type { CheckpointMeta } from '../../persistence/checkpoint-envelope.js';
+import type { RunResult } from '../../run-result.js';
+import type { RunEvent } from '../../streaming/run-event.js';
+import type { CheckpointLabel } from '../checkpoints/checkpointer.js';
 
 /**
  * A run in progress. Iterate it (`for await (const event of run)`) or subscribe to `events$` for

@@ -1,6 +1,6 @@
-import type { AgentRunContext } from '../machines/agent-run-types.js';
-import type { CheckpointStatus } from '../persistence/checkpoint-envelope.js';
-import type { RunPhase } from '../streaming/run-event.js';
+import type { AgentRunContext } from '../../machines/agent-run-types.js';
+import type { CheckpointStatus } from '../../persistence/checkpoint-envelope.js';
+import type { RunPhase } from '../../streaming/run-event.js';
 
 /**
  * When a run writes checkpoints by itself:

@@ -1,7 +1,7 @@
-import type { AgentRunContext, AgentRunInput } from '../machines/agent-run-types.js';
-import { lastAnswerOf, textOf } from '../model/message.js';
-import type { RunResult, RunStatus } from '../run-result.js';
-import type { AgentRunSnapshot } from './checkpointer.js';
+import type { AgentRunSnapshot } from '../../machines/agent-run-machine.js';
+import type { AgentRunContext, AgentRunInput } from '../../machines/agent-run-types.js';
+import { lastAnswerOf, textOf } from '../../model/message.js';
+import type { RunResult, RunStatus } from '../../run-result.js';
 
 /** The text of the first user message: what the run was asked. */
 export function inputTextOf(messages: AgentRunInput['messages']): string {

@@ -1,16 +1,16 @@
 import { createActor, fromCallback, fromPromise, toPromise } from 'xstate';
-import { AgentchartError, runNotFound } from '../agentchart-error.js';
-import { agentRunMachine } from '../machines/agent-run-machine.js';
+import { AgentchartError, runNotFound } from '../../agentchart-error.js';
+import { agentRunMachine } from '../../machines/agent-run-machine.js';
 import type {
   AgentRunEvent,
   ModelTurnInput,
   ModelTurnOutput,
   ToolCallsInput,
-} from '../machines/agent-run-types.js';
-import { lastAnswerOf, type ToolResultBlock, toolCallsOf } from '../model/message.js';
-import { emptyUsage } from '../model/usage.js';
-import type { CheckpointStore } from '../persistence/checkpoint-store.js';
-import type { RunPhase } from '../streaming/run-event.js';
+} from '../../machines/agent-run-types.js';
+import { lastAnswerOf, type ToolResultBlock, toolCallsOf } from '../../model/message.js';
+import { emptyUsage } from '../../model/usage.js';
+import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import type { RunPhase } from '../../streaming/run-event.js';
 
 /** What `runtime.replay` reports. */
 export interface ReplayReport {

@@ -1,14 +1,14 @@
-import { AgentchartError, runNotFound } from '../agentchart-error.js';
-import { deepFreeze } from '../deep-freeze.js';
-import { lastAnswerOf, type Message, toolCallsOf } from '../model/message.js';
-import type { Usage } from '../model/usage.js';
-import type { PendingRequest } from '../pending-request.js';
+import { AgentchartError, runNotFound } from '../../agentchart-error.js';
+import { deepFreeze } from '../../deep-freeze.js';
+import { lastAnswerOf, type Message, toolCallsOf } from '../../model/message.js';
+import type { Usage } from '../../model/usage.js';
+import type { PendingRequest } from '../../pending-request.js';
 import {
   type CheckpointEnvelope,
   type CheckpointMeta,
   runOfCheckpoint,
-} from '../persistence/checkpoint-envelope.js';
-import type { CheckpointStore, RunRecord } from '../persistence/checkpoint-store.js';
+} from '../../persistence/checkpoint-envelope.js';
+import type { CheckpointStore, RunRecord } from '../../persistence/checkpoint-store.js';
 
 /** A run's history: its checkpoints in order, and where it sits in its fork tree. */
 export interface RunHistory {
