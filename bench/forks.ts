@@ -22,7 +22,7 @@ const branches = 100;
 const dir = mkdtempSync(join(tmpdir(), 'agentchart-bench-forks-'));
 try {
   const { kv, bytes, reset } = countingKeyValue(await levelKeyValue(dir));
-  const store = createKeyValueStore(kv, { exclusive: true });
+  const store = createKeyValueStore(kv);
   // One model for trunk and branches: it answers by the turn count, so a branch of turn 100 runs turns 101 to 110.
   const runtime = createRuntime({
     model: workloadModel(trunkTurns + branchTurns),

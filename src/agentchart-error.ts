@@ -13,6 +13,8 @@ export type AgentchartErrorCode =
   | 'ABORTED'
   | 'STORE_LOCKED'
   | 'STORE_ERROR'
+  | 'STORE_CORRUPT'
+  | 'STORE_NOT_FOUND'
   | 'CONCURRENCY'
   | 'RUN_NOT_FOUND'
   | 'RUN_ACTIVE'

@@ -51,6 +51,7 @@ const exitCodes: Partial<Record<AgentchartErrorCode, number>> = {
   RUN_NOT_FOUND: 3,
   CHECKPOINT_NOT_FOUND: 3,
   REQUEST_NOT_FOUND: 3,
+  STORE_NOT_FOUND: 3,
   STORE_LOCKED: 4,
   RUN_ENDED: 5,
   RUN_ACTIVE: 5,
@@ -412,7 +413,8 @@ export async function main(argv: string[], output?: Partial<Output>): Promise<nu
     }
     if (values.store !== undefined) storePath = resolve(values.store);
     const config = await loadConfig(values.config);
-    store = await levelStore({ path: storePath });
+    // A command never creates a store: a mistyped --store is an error, not a new empty store.
+    store = await levelStore({ path: storePath, create: false });
     runtime = createRuntime({ ...config, model: config.model ?? (await defaultModel(io)), store });
     return await command(runtime, positionals, values, io);
   } catch (error) {
@@ -420,6 +422,15 @@ export async function main(argv: string[], output?: Partial<Output>): Promise<nu
     let message = error instanceof Error ? error.message : String(error);
     if (code === 'STORE_LOCKED')
       message = `The store at ${storePath} is in use by another process (a running service?). Stop it, or point --store at a copy.`;
+    if (code === 'STORE_NOT_FOUND')
+      message = `no store at ${storePath} (give --store the folder of an existing store)`;
+    const cause = (error as { cause?: unknown }).cause;
+    if (
+      (code === 'STORE_CORRUPT' || code === 'STORE_ERROR') &&
+      cause instanceof Error &&
+      !message.includes(cause.message)
+    )
+      message += ` (cause: ${cause.message})`;
     const exit =
       error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
         ? 2

@@ -59,8 +59,14 @@ export type {
   SessionRecord,
   StoredRunEvent,
 } from './persistence/checkpoint-store.js';
-export { type KeyRange, type KeyValue, type KeyValueWrite, memoryKeyValue } from './persistence/key-value.js';
-export { createKeyValueStore, type KeyValueStoreOptions } from './persistence/key-value-store.js';
+export {
+  type KeyRange,
+  type KeyValue,
+  type KeyValueExpectation,
+  type KeyValueWrite,
+  memoryKeyValue,
+} from './persistence/key-value.js';
+export { createKeyValueStore } from './persistence/key-value-store.js';
 export { memoryStore } from './persistence/memory-store.js';
 export type { ErrorClass, RunError } from './run-error.js';
 export type { RunResult, RunStatus, RunUsage } from './run-result.js';

@@ -1,2 +1,2 @@
-export { levelKeyValue } from './persistence/level-key-value.js';
+export { type LevelKeyValueOptions, levelKeyValue } from './persistence/level-key-value.js';
 export { type LevelStoreOptions, levelStore } from './persistence/level-store.js';

@@ -40,7 +40,8 @@ const whole = (events: readonly RunEvent[]) => events.filter((event) => !isDelta
 /** Waits until the store's log of the run holds its last event (the log is written in the background). */
 async function written(store: CheckpointStore, runId: string, events: readonly RunEvent[]) {
   const last = events.at(-1)?.seq ?? 0;
-  while ((await store.nextEventSeq(runId)) <= last) await new Promise((resolve) => setTimeout(resolve, 2));
+  while ((await store.readEvents(runId, last)).length === 0)
+    await new Promise((resolve) => setTimeout(resolve, 2));
 }
 const replay = (runtime: Runtime, runId: string, fromSeq?: number) =>
   lastValueFrom(runtime.events(runId, fromSeq === undefined ? {} : { fromSeq }).pipe(toArray()));
@@ -148,7 +149,7 @@ describe('the event log', () => {
     const late = await replay(runtime, 'unlogged');
     expect(late[0]?.type).not.toBe('run-start');
     expect(late.at(-1)?.type).toBe('run-end');
-    expect(await store.nextEventSeq('unlogged')).toBe(0);
+    expect(await store.readEvents('unlogged')).toEqual([]);
     expect(await replay(runtime, 'unlogged')).toEqual([]);
     await runtime.close();
   });
@@ -201,7 +202,9 @@ describe('the event log across a restart', () => {
     const firstProcess = before.filter((event) => event.seq >= 1 && event.type !== 'run-end');
     expect(after.slice(0, firstProcess.length)).toEqual(firstProcess);
     const rest = after.slice(firstProcess.length);
-    expect(rest[0]).toMatchObject({ type: 'run-start', seq: (firstProcess.at(-1)?.seq ?? 0) + 1 });
+    // Numbered from seqs no process handed out before: past what the first process logged (a gap is fine).
+    expect(rest[0]?.type).toBe('run-start');
+    expect(rest[0]?.seq).toBeGreaterThan(before.at(-1)?.seq ?? 0);
     expect(rest.at(-1)).toMatchObject({ type: 'run-end', result: { status: 'done', output: 'Sent it.' } });
     expect(rest.some((event) => event.type === 'tool-result' && event.toolName === 'send')).toBe(true);
     await runtime.close();

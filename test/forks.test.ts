@@ -3,6 +3,7 @@ import {
   createRuntime,
   defineTool,
   type KeyValue,
+  type KeyValueWrite,
   memoryKeyValue,
   memoryStore,
 } from 'agentchart';
@@ -219,14 +220,22 @@ describe('forks', () => {
   it('shares the stored history: a fork writes what is new, not the past again', async () => {
     let bytes = 0;
     const inner = memoryKeyValue();
+    const count = (writes: readonly KeyValueWrite[]) => {
+      for (const write of writes) bytes += write.type === 'put' ? write.value.length : 0;
+    };
     const counting: KeyValue = {
       ...inner,
       batch: (writes) => {
-        for (const write of writes) bytes += write.type === 'put' ? write.value.length : 0;
+        count(writes);
         return inner.batch(writes);
       },
+      batchIf: async (expected, writes) => {
+        const applied = await inner.batchIf(expected, writes);
+        if (applied) count(writes);
+        return applied;
+      },
     };
-    const { runtime } = setUp(createKeyValueStore(counting, { exclusive: true }));
+    const { runtime } = setUp(createKeyValueStore(counting));
     const long = 'a long question '.repeat(2_000);
     await runtime.start({ input: long, runId: 'big' }).result;
     const historyBytes = bytes;

@@ -3,12 +3,20 @@ import type { KeyValue } from 'agentchart';
 /** A key-value space that counts the bytes of every key and value written through it. */
 export function countingKeyValue(inner: KeyValue) {
   let bytes = 0;
+  const count = (writes: Parameters<KeyValue['batch']>[0]) => {
+    for (const write of writes)
+      bytes += write.key.length + (write.type === 'put' ? Buffer.byteLength(write.value) : 0);
+  };
   const kv: KeyValue = {
     ...inner,
     batch: (writes) => {
-      for (const write of writes)
-        bytes += write.key.length + (write.type === 'put' ? Buffer.byteLength(write.value) : 0);
+      count(writes);
       return inner.batch(writes);
+    },
+    batchIf: async (expected, writes) => {
+      const applied = await inner.batchIf(expected, writes);
+      if (applied) count(writes);
+      return applied;
     },
   };
   return {

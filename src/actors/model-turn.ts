@@ -23,6 +23,11 @@ export interface ModelTurnDependencies {
   idleTimeoutMs: number | undefined;
   /** Resolves when the run's record is stored: no model call before. */
   ready: Promise<void>;
+  /**
+   * Records that a turn starts streaming; true if it had started before (in this process before a
+   * pause, or in one that stopped), so its deltas may have gone out and a `retry` is announced.
+   */
+  startTurn(turn: number): boolean;
 }
 
 /**
@@ -33,14 +38,24 @@ export interface ModelTurnDependencies {
  */
 export function createModelTurnLogic(resolve: (actorSystem: object, runId: string) => ModelTurnDependencies) {
   return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal, system: actorSystem }) => {
-    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, idleTimeoutMs, ready } = resolve(
-      actorSystem,
-      input.runId,
-    );
+    const dependencies = resolve(actorSystem, input.runId);
+    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, idleTimeoutMs, ready } =
+      dependencies;
     // A run is spawned before its record is stored; it calls the model once it is.
     await ready;
     if (signal.aborted) throw new AgentchartError({ code: 'ABORTED', message: 'The model turn was aborted' });
     const { turn } = input;
+    if (dependencies.startTurn(turn)) {
+      // A client drops what it holds of this turn (its deltas and tool calls) on a `retry`.
+      emit({
+        type: 'retry',
+        turn,
+        attempt: 1,
+        delayMs: 0,
+        errorClass: 'interrupted',
+        message: `Turn ${turn} starts over: it was interrupted (paused, or its process stopped) before it finished`,
+      });
+    }
     const startedAt = performance.now();
     let firstTokenAt: number | undefined;
     let finish: ModelFinishPart | undefined;

@@ -1,11 +1,12 @@
 import { fromCallback } from 'xstate';
-
+import type { Clock } from '../clock.js';
 import type { AgentRunEvent, ToolCallsInput } from '../machines/agent-run-types.js';
 import type { ToolCallBlock, ToolResultBlock } from '../model/message.js';
 import { toRunError } from '../run-error.js';
 import { executeToolCall } from '../tools/execute-tool-call.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { RunEventSink } from './run-event-sink.js';
+import type { ToolLedger } from './tool-ledger.js';
 
 /** What the tool-calls logic needs beyond its input. */
 export interface ToolCallsDependencies {
@@ -14,24 +15,20 @@ export interface ToolCallsDependencies {
   maxConcurrency: number;
   emit: RunEventSink;
   telemetry: boolean;
-  /** Awaited before the calls start: with sync durability, until the checkpoints before them are written. */
+  clock: Clock;
+  /** Awaited before a call starts: with sync durability, until the checkpoints before it are written. */
   beforeEffect(): Promise<void>;
   /** The run's journal of tool results: a call found in it is not executed again. */
   journal: ToolJournal;
-  /** Aborted when the run is cancelled or ends; then the calls in flight are aborted (not when it pauses). */
+  /** Aborted when the run is cancelled, ends or leaves the process; then the calls in flight are aborted (not when it pauses). */
   runSignal: AbortSignal;
   /** The timeout of a tool that sets none (`timeouts.toolMs`). */
   defaultTimeoutMs: number | undefined;
-  /**
-   * The run's calls in flight, shared by all its `toolCalls` actors: a call still running from
-   * before a pause is awaited by the actor of the resumed phase, never started twice.
-   */
-  inFlight: Map<string, Promise<ToolResultBlock | undefined>>;
-  /** Results of calls that finished after their actor stopped (a pause): the next actor takes them from here. */
-  completed: Map<string, ToolResultBlock>;
+  /** The run's calls that are running, or returned and not recorded yet: shared by all its `toolCalls` actors. */
+  ledger: ToolLedger;
   /**
    * Whether the journal may hold results this process does not know of (the run was restored, or
-   * continues from a stored context). Otherwise it is not read: every result is known in memory.
+   * continues from a stored context). Otherwise it is not read: every result is in the ledger.
    */
   journalMayHold: boolean;
 }
@@ -43,62 +40,72 @@ export interface ToolJournal {
 }
 
 /**
+ * Executes a call and journals its result. A call that returns is journaled even if the run was
+ * aborted meanwhile (it happened, and must not happen again); a call that fails because of the
+ * abort is abandoned (undefined), and runs again if the run does, with the same idempotency key.
+ */
+async function execute(
+  dependencies: ToolCallsDependencies,
+  call: ToolCallBlock,
+  turn: number,
+): Promise<ToolResultBlock | undefined> {
+  const { registry, runId, emit, telemetry, journal, runSignal, clock } = dependencies;
+  const { toolCallId, toolName } = call;
+  const startedAt = performance.now();
+  const outcome = await executeToolCall(call, registry, {
+    runId,
+    runSignal,
+    clock,
+    ...(dependencies.defaultTimeoutMs === undefined
+      ? {}
+      : { defaultTimeoutMs: dependencies.defaultTimeoutMs }),
+  });
+  if (!outcome.ok && runSignal.aborted) return undefined;
+  const durationMs = performance.now() - startedAt;
+  const result: ToolResultBlock = outcome.ok
+    ? { type: 'tool-result', toolCallId, toolName, output: outcome.output, isError: false }
+    : { type: 'tool-result', toolCallId, toolName, output: outcome.error.message, isError: true };
+  await journal.put(result);
+  const base = { turn, toolCallId, toolName, durationMs };
+  if (outcome.ok) emit({ type: 'tool-result', ...base, output: outcome.output });
+  else emit({ type: 'tool-error', ...base, code: outcome.error.code, message: outcome.error.message });
+  if (telemetry)
+    emit({ type: 'telemetry', name: 'tool-call', durationMs, attributes: { toolName, toolCallId } });
+  return result;
+}
+
+/**
  * The `toolCalls` actor: runs the tool calls of one turn, at most `maxConcurrency` at a time, and
- * sends each result back as `TOOL_RESULT` as soon as it is known, then `TOOLS_SETTLED`. Each
- * result is written to the journal before it is reported, and a call already in the journal (it
- * completed before the run was restored, or during a pause) is answered from it instead of running
- * again. Stopping the actor (a pause) lets the calls in flight finish and be journaled; cancelling
- * the run aborts them.
+ * sends each result back as `TOOL_RESULT` as soon as it is known, then `TOOLS_SETTLED`. A call is
+ * looked up before it runs: in the run's ledger (running, or returned and not yet recorded), then
+ * in the journal (after a restore); only a call found nowhere is executed. Stopping the actor (a
+ * pause) lets the calls in flight finish into the ledger, where the actor of the resumed phase
+ * finds them; cancelling the run aborts them.
  */
 export function createToolCallsLogic(resolve: (actorSystem: object, runId: string) => ToolCallsDependencies) {
-  /** Executes a call and journals its result; undefined if the run was cancelled meanwhile. */
-  async function execute(
-    dependencies: ToolCallsDependencies,
-    call: ToolCallBlock,
-    turn: number,
-  ): Promise<ToolResultBlock | undefined> {
-    const { registry, runId, emit, telemetry, journal, runSignal } = dependencies;
-    const { toolCallId, toolName } = call;
-    const startedAt = performance.now();
-    const outcome = await executeToolCall(call, registry, runId, runSignal, dependencies.defaultTimeoutMs);
-    if (runSignal.aborted) return undefined;
-    const durationMs = performance.now() - startedAt;
-    const result: ToolResultBlock = outcome.ok
-      ? { type: 'tool-result', toolCallId, toolName, output: outcome.output, isError: false }
-      : { type: 'tool-result', toolCallId, toolName, output: outcome.error.message, isError: true };
-    await journal.put(result);
-    const base = { turn, toolCallId, toolName, durationMs };
-    if (outcome.ok) emit({ type: 'tool-result', ...base, output: outcome.output });
-    else emit({ type: 'tool-error', ...base, code: outcome.error.code, message: outcome.error.message });
-    if (telemetry)
-      emit({ type: 'telemetry', name: 'tool-call', durationMs, attributes: { toolName, toolCallId } });
-    return result;
-  }
-
   return fromCallback<AgentRunEvent, ToolCallsInput>(({ input, sendBack, system }) => {
     const dependencies = resolve(system, input.runId);
-    const { maxConcurrency, emit, beforeEffect, journal, runSignal, inFlight, completed, journalMayHold } =
-      dependencies;
+    const { maxConcurrency, emit, beforeEffect, journal, runSignal, ledger, journalMayHold } = dependencies;
     let stopped = false;
-    const queue = input.calls.filter((call) => !inFlight.has(call.toolCallId));
-    const running = input.calls.filter((call) => inFlight.has(call.toolCallId));
-    // Results are looked up while the checkpoints before the calls are still being written.
-    const lookup = (toolCallId: string): Promise<ToolResultBlock | undefined> => {
-      const known = completed.get(toolCallId);
-      completed.delete(toolCallId);
-      if (known !== undefined || !journalMayHold) return Promise.resolve(known);
-      return journal.get(toolCallId);
-    };
-    const lookups = new Map(queue.map((call) => [call.toolCallId, lookup(call.toolCallId)]));
-    for (const lookup of lookups.values()) lookup.catch(() => {});
     const report = (result: ToolResultBlock | undefined) => {
       if (result !== undefined && !stopped) sendBack({ type: 'TOOL_RESULT', result });
     };
+    // Looked up at once (while the checkpoints before the calls are still being written).
+    const journaled = new Map(
+      input.calls
+        .filter((call) => journalMayHold && ledger.get(call.toolCallId) === undefined)
+        .map((call) => [call.toolCallId, journal.get(call.toolCallId)]),
+    );
+    for (const lookup of journaled.values()) lookup.catch(() => {});
+
     const runCall = async (call: ToolCallBlock) => {
       const { toolCallId, toolName } = call;
-      const recorded = await lookups.get(toolCallId);
-      if (stopped) return;
+      const known = ledger.get(toolCallId);
+      if (known?.status === 'returned') return report(known.result);
+      if (known?.status === 'running') return report(await known.settled);
+      const recorded = await journaled.get(toolCallId);
       if (recorded !== undefined) {
+        ledger.keep(recorded);
         const { output } = recorded;
         emit({
           type: 'tool-result',
@@ -111,24 +118,21 @@ export function createToolCallsLogic(resolve: (actorSystem: object, runId: strin
         });
         return report(recorded);
       }
-      const execution = execute(dependencies, call, input.turn);
-      inFlight.set(toolCallId, execution);
-      try {
-        const result = await execution;
-        if (stopped && result !== undefined) completed.set(toolCallId, result);
-        report(result);
-      } finally {
-        inFlight.delete(toolCallId);
-      }
+      if (stopped || runSignal.aborted) return;
+      await beforeEffect();
+      // Looked up again: while this actor waited, a stopped one may have started the call.
+      if (stopped || runSignal.aborted || ledger.get(toolCallId) !== undefined) return runCall(call);
+      report(await ledger.run(toolCallId, () => execute(dependencies, call, input.turn)));
     };
+    const queue = [...input.calls];
     const worker = async () => {
-      for (let call = queue.shift(); call !== undefined; call = queue.shift()) await runCall(call);
+      for (let call = queue.shift(); call !== undefined && !stopped; call = queue.shift())
+        await runCall(call);
     };
     void (async () => {
-      await beforeEffect();
-      const awaited = running.map(async (call) => report(await inFlight.get(call.toolCallId)));
-      const workers = Array.from({ length: Math.max(1, Math.min(maxConcurrency, queue.length)) }, worker);
-      await Promise.all([...awaited, ...workers]);
+      // Reported on a later turn of the event loop, never while the statechart starts this actor.
+      await null;
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(maxConcurrency, queue.length)) }, worker));
       if (!stopped && !runSignal.aborted) sendBack({ type: 'TOOLS_SETTLED' });
     })().catch((error: unknown) => {
       if (!stopped) sendBack({ type: 'FAIL', error: toRunError(error, 'store_error') });

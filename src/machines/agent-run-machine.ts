@@ -56,6 +56,16 @@ export function initialContext({
   };
 }
 
+/** The deadlines with the one of `phase` set from `now` (or cleared, if the phase has no timeout). */
+export function withPhaseDeadline(
+  context: AgentRunContext,
+  phase: 'plan' | 'act',
+  now: number,
+): AgentRunContext['deadlines'] {
+  const ms = phase === 'plan' ? context.timeouts.planMs : context.timeouts.actMs;
+  return { ...context.deadlines, [phase]: ms === undefined ? undefined : now + ms };
+}
+
 /** The statechart's version; a checkpoint records it, so that a snapshot of another version is refused. */
 export const agentRunMachineVersion = 1;
 
@@ -113,11 +123,10 @@ export const agentRunMachine = setup({
     emitPhase: enqueueActions(({ enqueue }, params: { phase: RunPhase; turn: number }) => {
       notify(enqueue, { type: 'phase', ...params });
     }),
+    // The runtime provides its own, reading its clock.
     setPhaseDeadline: assign({
-      deadlines: ({ context }, params: { phase: 'plan' | 'act' }) => {
-        const ms = params.phase === 'plan' ? context.timeouts.planMs : context.timeouts.actMs;
-        return { ...context.deadlines, [params.phase]: ms === undefined ? undefined : Date.now() + ms };
-      },
+      deadlines: ({ context }, params: { phase: 'plan' | 'act' }) =>
+        withPhaseDeadline(context, params.phase, Date.now()),
     }),
     recordTurn: enqueueActions(({ context, enqueue }, output: ModelTurnOutput) => {
       const usage = addUsage(context.usage, output.usage);

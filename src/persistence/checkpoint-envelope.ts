@@ -1,31 +1,13 @@
 import { z } from 'zod';
 import { AgentchartError } from '../agentchart-error.js';
 import type { AgentRunContext } from '../machines/agent-run-types.js';
+import { errorClasses } from '../run-error.js';
 
 /** The envelope format this version of agentchart writes and reads. */
 export const checkpointEnvelopeVersion = 1;
 
 const phases = ['plan', 'act', 'observe', 'paused', 'waiting_input', 'done', 'failed', 'cancelled'] as const;
 const statuses = ['active', 'paused', 'waiting_input', 'done', 'failed', 'cancelled'] as const;
-const errorClasses = [
-  'cancelled',
-  'budget_exceeded',
-  'timeout',
-  'refusal',
-  'max_tokens',
-  'rate_limited',
-  'overloaded',
-  'server_error',
-  'network',
-  'stream_stalled',
-  'authentication',
-  'permission',
-  'invalid_request',
-  'not_found',
-  'model_error',
-  'store_error',
-  'internal',
-] as const;
 
 const count = z.number().int().nonnegative();
 const toolCall = z.strictObject({

@@ -11,6 +11,11 @@ export interface RunRecord {
   headCheckpointId: string | null;
   /** The step number of the head checkpoint (-1 before the first). */
   stepNum: number;
+  /**
+   * The highest step number the run ever wrote. The next checkpoint takes a higher one, even after
+   * its newest checkpoints were deleted, so that a checkpoint id never names two contents.
+   */
+  lastStepNum: number;
   /** How many messages the run's log holds. */
   messageCount: number;
   /** The checkpoint (of another run) this run was started from, if any. */
@@ -26,6 +31,11 @@ export interface NewRun {
   messages: readonly Message[];
   /** Written with the run, atomically, so that a run in the store can always be resumed. */
   firstCheckpoint?: CheckpointEnvelope;
+  /**
+   * Event seqs reserved for the run with it, atomically (seqs 0 to n - 1): the run hands them out
+   * before its record is stored, and no later process hands them out again.
+   */
+  reservedEventSeqs?: number;
 }
 
 /** A session as the store knows it: its version (bumped by each commit) and how many messages it holds. */
@@ -128,8 +138,12 @@ export interface CheckpointStore {
   appendEvents(runId: string, events: readonly StoredRunEvent[], options: AppendEventsOptions): Promise<void>;
   /** The run's logged events whose `seq` is `fromSeq` or more (coalesced deltas that reach it included), oldest first. */
   readEvents(runId: string, fromSeq?: number): Promise<StoredRunEvent[]>;
-  /** The `seq` the run's next event gets: one past the last logged (0 for a run with no log). */
-  nextEventSeq(runId: string): Promise<number>;
+  /**
+   * Reserves `count` event seqs for the run, durably, and returns the first: seqs never handed out
+   * before for this run by any process (past every reservation and every logged event). A process
+   * numbers a run's events only from seqs it reserved, so a crash leaves a gap, never a reuse.
+   */
+  reserveEventSeqs(runId: string, count: number): Promise<number>;
   /** The journal of tool calls: a result recorded here is never executed again for that run. */
   getToolResult(runId: string, toolCallId: string): Promise<ToolResultBlock | undefined>;
   putToolResult(runId: string, result: ToolResultBlock): Promise<void>;

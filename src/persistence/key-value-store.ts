@@ -24,110 +24,83 @@ import type {
   SessionRecord,
   StoredRunEvent,
 } from './checkpoint-store.js';
+import { keys, prefixRange } from './key-layout.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
-import { createKeyedMutex } from './keyed-mutex.js';
 
-// Key layout. Numbers are zero-padded so that byte order is numeric order.
-const runKey = (runId: string) => `run!${runId}`;
-const statusKey = (status: string, runId: string) => `rstat!${status}!${runId}`;
-const metaKey = (id: string) => `cmeta!${id}`;
-const bodyKey = (id: string) => `cbody!${id}`;
-const stepKey = (runId: string, stepNum: number) => `cseq!${runId}!${String(stepNum).padStart(12, '0')}`;
-const timeKey = (savedAt: string, id: string) => `ctime!${savedAt}!${id}`;
-const logKey = (runId: string, index: number) => `log!${runId}!${String(index).padStart(10, '0')}`;
-const blobKey = (hash: string) => `blob!${hash}`;
-const toolKey = (runId: string, toolCallId: string) => `tool!${runId}!${toolCallId}`;
-const forkKey = (parentRunId: string, runId: string) => `fork!${parentRunId}!${runId}`;
-const sessionKey = (sessionId: string) => `sess!${sessionId}`;
-const sessionMessageKey = (sessionId: string, index: number) =>
-  `smsg!${sessionId}!${String(index).padStart(10, '0')}`;
-const sessionCommitKey = (sessionId: string, runId: string) => `scommit!${sessionId}!${runId}`;
-
-const eventKey = (runId: string, seq: number) => `ev!${runId}!${String(seq).padStart(12, '0')}`;
-const eventMetaKey = (runId: string) => `evm!${runId}`;
-
-/** How many events a run's log holds, and the seq its next one gets. */
-interface EventLogMeta {
+/** A run's event log as its head key keeps it. */
+interface EventLogHead {
+  /** One past the last logged seq. */
   next: number;
+  /** How many events the log holds. */
   count: number;
-}
-
-const end = '\uffff';
-
-/** Options of {@link createKeyValueStore}. */
-export interface KeyValueStoreOptions {
-  /**
-   * This process is the only one that writes to the space (LevelDB's lock ensures it; memory is
-   * private): run records are then kept in memory instead of being read before every write.
-   */
-  exclusive?: boolean;
+  /** One past the last seq ever handed out for the run (reserved ranges included). */
+  reserved: number;
 }
 
 /**
  * A {@link CheckpointStore} on any ordered {@link KeyValue} space. Messages are stored once, by the
  * SHA-256 of their JSON, and each run keeps a log of message hashes: a checkpoint writes only the
  * messages that are new since its run's last one, and a run started from another run's checkpoint
- * shares that run's messages instead of copying them.
+ * shares that run's messages instead of copying them. Nothing is cached between calls: every
+ * compare-and-set is decided by the space against what it holds (`batchIf`), so any number of
+ * store objects on one space stay consistent.
  */
-export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions = {}): CheckpointStore {
-  const mutex = createKeyedMutex();
-  // Only when this process is the only writer may run records be kept in memory between writes.
-  const records = options.exclusive === true ? new Map<string, RunRecord>() : undefined;
-  // The hashes of message objects this store has read or written: their blobs are stored.
+export function createKeyValueStore(kv: KeyValue): CheckpointStore {
+  // The hashes of message objects this store has read or written: their blobs are stored (blobs are never deleted).
   const storedHashes = new WeakMap<Message, string>();
-  // Likewise the heads of event logs (read before every append otherwise).
-  const eventMetas = options.exclusive === true ? new Map<string, EventLogMeta>() : undefined;
-  async function readEventMeta(runId: string): Promise<EventLogMeta> {
-    const cached = eventMetas?.get(runId);
-    if (cached !== undefined) return cached;
-    const text = await kv.get(eventMetaKey(runId));
-    return text === undefined
-      ? { next: 0, count: 0 }
-      : (parseCheckpointJson(text, `the event log of run '${runId}'`) as EventLogMeta);
-  }
 
-  async function readRun(runId: string): Promise<RunRecord | undefined> {
-    const cached = records?.get(runId);
-    if (cached !== undefined) return cached;
-    const text = await kv.get(runKey(runId));
+  async function readRun(runId: string): Promise<{ record: RunRecord; text: string } | undefined> {
+    const text = await kv.get(keys.run(runId));
     if (text === undefined) return undefined;
-    const record = parseCheckpointJson(text, `run '${runId}'`) as RunRecord;
-    records?.set(runId, record);
-    return record;
+    return { record: recordOf(parseCheckpointJson(text, `run '${runId}'`) as RunRecord), text };
   }
 
-  /** Applies the writes in one batch, then remembers the run record they wrote. */
-  async function commit(writes: KeyValueWrite[], record: RunRecord | undefined): Promise<void> {
-    await kv.batch(writes);
-    if (record !== undefined) records?.set(record.runId, record);
+  async function readEventLogHead(runId: string): Promise<{ head: EventLogHead; text: string | undefined }> {
+    const text = await kv.get(keys.eventLogHead(runId));
+    if (text === undefined) return { head: { next: 0, count: 0, reserved: 0 }, text };
+    const stored = parseCheckpointJson(text, `the event log of run '${runId}'`) as Partial<EventLogHead>;
+    const next = stored.next ?? 0;
+    return { head: { next, count: stored.count ?? 0, reserved: Math.max(stored.reserved ?? 0, next) }, text };
   }
 
-  async function requireRun(runId: string, expectedVersion: number): Promise<RunRecord> {
-    const record = await readRun(runId);
-    if (record === undefined) {
-      throw runNotFound(runId);
-    }
-    if (record.version !== expectedVersion) {
-      throw new ConcurrencyError({
-        message: `Run '${runId}' is at version ${record.version}, not ${expectedVersion}: another writer changed it`,
-        expectedVersion,
-        actualVersion: record.version,
-        details: { runId },
-      });
-    }
-    return record;
+  function staleRun(runId: string, expectedVersion: number, actualVersion: number): ConcurrencyError {
+    return new ConcurrencyError({
+      message: `Run '${runId}' is at version ${actualVersion}, not ${expectedVersion}: another writer changed it`,
+      expectedVersion,
+      actualVersion,
+      details: { runId },
+    });
+  }
+
+  /** Reads the run and checks its version; `RUN_NOT_FOUND` or `CONCURRENCY` otherwise. */
+  async function requireRun(runId: string, expectedVersion: number) {
+    const found = await readRun(runId);
+    if (found === undefined) throw runNotFound(runId);
+    if (found.record.version !== expectedVersion)
+      throw staleRun(runId, expectedVersion, found.record.version);
+    return found;
+  }
+
+  /** Applies the writes if the run record is still the one read; `CONCURRENCY` (nothing written) otherwise. */
+  async function writeRun(read: { record: RunRecord; text: string }, writes: KeyValueWrite[]): Promise<void> {
+    const { runId, version } = read.record;
+    if (await kv.batchIf([{ key: keys.run(runId), value: read.text }], writes)) return;
+    const now = await readRun(runId);
+    if (now === undefined) throw runNotFound(runId);
+    throw staleRun(runId, version, now.record.version);
   }
 
   function recordWrites(previous: RunRecord | undefined, next: RunRecord): KeyValueWrite[] {
-    const writes: KeyValueWrite[] = [{ type: 'put', key: runKey(next.runId), value: JSON.stringify(next) }];
+    const writes: KeyValueWrite[] = [{ type: 'put', key: keys.run(next.runId), value: JSON.stringify(next) }];
     if (previous?.status !== next.status) {
-      if (previous !== undefined) writes.push({ type: 'del', key: statusKey(previous.status, next.runId) });
-      writes.push({ type: 'put', key: statusKey(next.status, next.runId), value: '' });
+      if (previous !== undefined)
+        writes.push({ type: 'del', key: keys.runStatus(previous.status, next.runId) });
+      writes.push({ type: 'put', key: keys.runStatus(next.status, next.runId), value: '' });
     }
     return writes;
   }
 
-  /** Writes for the messages from `from` on: their blobs (unless `known` has them) and log entries. */
+  /** Writes for the messages from `from` on: their blobs (unless stored already) and log entries. */
   async function messageWrites(
     runId: string,
     messages: readonly Message[],
@@ -143,14 +116,14 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
       return { json, hash: createHash('sha256').update(json).digest('base64url') };
     });
     const unknown = fresh.filter(({ json }) => json !== undefined);
-    const existing = skipKnownBlobs ? await kv.getMany(unknown.map(({ hash }) => blobKey(hash))) : [];
+    const existing = skipKnownBlobs ? await kv.getMany(unknown.map(({ hash }) => keys.blob(hash))) : [];
     const present = new Set(
       unknown.filter((_, index) => existing[index] !== undefined).map(({ hash }) => hash),
     );
     for (const [offset, { json, hash }] of fresh.entries()) {
       if (json !== undefined && !present.has(hash))
-        writes.push({ type: 'put', key: blobKey(hash), value: json });
-      writes.push({ type: 'put', key: logKey(runId, from + offset), value: hash });
+        writes.push({ type: 'put', key: keys.blob(hash), value: json });
+      writes.push({ type: 'put', key: keys.messageLog(runId, from + offset), value: hash });
     }
     return writes;
   }
@@ -162,9 +135,12 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
   ): Promise<{ messages: Message[]; hashes: string[] }> {
     if (count === 0) return { messages: [], hashes: [] };
     const hashes: string[] = [];
-    for await (const [, hash] of kv.range({ gte: logKey(runId, 0), lt: logKey(runId, count) }))
+    for await (const [, hash] of kv.range({
+      gte: keys.messageLog(runId, 0),
+      lt: keys.messageLog(runId, count),
+    }))
       hashes.push(hash);
-    const blobs = hashes.length === count ? await kv.getMany(hashes.map(blobKey)) : [];
+    const blobs = hashes.length === count ? await kv.getMany(hashes.map(keys.blob)) : [];
     if (blobs.length !== count || blobs.some((blob) => blob === undefined)) {
       throw new AgentchartError({
         code: 'CHECKPOINT_CORRUPT',
@@ -179,7 +155,7 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
   }
 
   async function readMetas(ids: readonly string[]): Promise<CheckpointMeta[]> {
-    const texts = await kv.getMany(ids.map(metaKey));
+    const texts = await kv.getMany(ids.map(keys.checkpointMeta));
     const metas: CheckpointMeta[] = [];
     for (const text of texts) {
       if (text === undefined) continue;
@@ -198,12 +174,12 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
     const { messages, ...rest } = context;
     if (
       envelope.runId !== record.runId ||
-      envelope.stepNum <= record.stepNum ||
+      envelope.stepNum <= record.lastStepNum ||
       messages.length < record.messageCount
     ) {
       throw new AgentchartError({
         code: 'CHECKPOINT_INVALID',
-        message: `Checkpoint '${envelope.id}' does not follow run '${record.runId}': step ${envelope.stepNum} after step ${record.stepNum}, ${messages.length} messages after ${record.messageCount}`,
+        message: `Checkpoint '${envelope.id}' does not follow run '${record.runId}': step ${envelope.stepNum} after step ${record.lastStepNum}, ${messages.length} messages after ${record.messageCount}`,
         details: { checkpointId: envelope.id },
       });
     }
@@ -214,102 +190,139 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
       version: record.version + 1,
       headCheckpointId: envelope.id,
       stepNum: envelope.stepNum,
+      lastStepNum: envelope.stepNum,
       messageCount: messages.length,
       updatedAt: envelope.savedAt,
     };
     const writes: KeyValueWrite[] = [
-      { type: 'put', key: metaKey(envelope.id), value: JSON.stringify(meta) },
-      { type: 'put', key: bodyKey(envelope.id), value: JSON.stringify({ context: rest, snapshot }) },
-      { type: 'put', key: stepKey(envelope.runId, envelope.stepNum), value: envelope.id },
-      { type: 'put', key: timeKey(envelope.savedAt, envelope.id), value: envelope.id },
+      { type: 'put', key: keys.checkpointMeta(envelope.id), value: JSON.stringify(meta) },
+      {
+        type: 'put',
+        key: keys.checkpointBody(envelope.id),
+        value: JSON.stringify({ context: rest, snapshot }),
+      },
+      { type: 'put', key: keys.checkpointStep(envelope.runId, envelope.stepNum), value: envelope.id },
+      { type: 'put', key: keys.checkpointTime(envelope.savedAt, envelope.id), value: envelope.id },
       ...recordWrites(record.version === 0 ? undefined : record, next),
     ];
     return { writes, next };
   }
 
-  return {
-    createRun: (run: NewRun) =>
-      mutex.run(run.runId, async () => {
-        if ((await readRun(run.runId)) !== undefined) {
-          throw new AgentchartError({
-            code: 'DUPLICATE_RUN_ID',
-            message: `A run '${run.runId}' already exists in the store`,
-            details: { runId: run.runId },
-          });
-        }
-        const now = new Date().toISOString();
-        const record: RunRecord = {
-          runId: run.runId,
-          status: 'active',
-          version: 1,
-          headCheckpointId: null,
-          stepNum: -1,
-          messageCount: run.messages.length,
-          forkOf: run.forkOf,
-          createdAt: now,
-          updatedAt: now,
-        };
-        const writes = await messageWrites(run.runId, run.messages, 0, true);
-        if (run.forkOf !== null)
-          writes.push({
-            type: 'put',
-            key: forkKey(runOfCheckpoint(run.forkOf), run.runId),
-            value: run.forkOf,
-          });
-        if (run.firstCheckpoint === undefined) {
-          await commit([...writes, ...recordWrites(undefined, record)], record);
-          return record;
-        }
-        const first = checkpointWrites({ ...record, version: 0 }, run.firstCheckpoint);
-        await commit([...writes, ...first.writes], first.next);
-        return first.next;
-      }),
+  /**
+   * Reads the event log's head, builds writes from it, and applies them if the head has not moved
+   * meanwhile (another writer of the same log), trying again if it has.
+   */
+  async function updateEventLog<T>(
+    runId: string,
+    build: (head: EventLogHead) => Promise<{ writes: KeyValueWrite[]; head: EventLogHead; result: T }>,
+  ): Promise<T> {
+    for (;;) {
+      const { head, text } = await readEventLogHead(runId);
+      const planned = await build(head);
+      if (planned.writes.length === 0 && planned.head === head) return planned.result;
+      const writes = [
+        ...planned.writes,
+        { type: 'put' as const, key: keys.eventLogHead(runId), value: JSON.stringify(planned.head) },
+      ];
+      if (await kv.batchIf([{ key: keys.eventLogHead(runId), value: text }], writes)) return planned.result;
+    }
+  }
 
-    getRun: async (runId: string) => {
-      const record = await readRun(runId);
-      return record === undefined ? undefined : { ...record };
+  const store: CheckpointStore = {
+    async createRun(run: NewRun) {
+      const now = new Date().toISOString();
+      const record: RunRecord = {
+        runId: run.runId,
+        status: 'active',
+        version: 1,
+        headCheckpointId: null,
+        stepNum: -1,
+        lastStepNum: -1,
+        messageCount: run.messages.length,
+        forkOf: run.forkOf,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const writes = await messageWrites(run.runId, run.messages, 0, true);
+      if (run.forkOf !== null)
+        writes.push({
+          type: 'put',
+          key: keys.fork(runOfCheckpoint(run.forkOf), run.runId),
+          value: run.forkOf,
+        });
+      const reserved = run.reservedEventSeqs ?? 0;
+      if (reserved > 0) {
+        const head: EventLogHead = { next: 0, count: 0, reserved };
+        writes.push({ type: 'put', key: keys.eventLogHead(run.runId), value: JSON.stringify(head) });
+      }
+      let created = record;
+      if (run.firstCheckpoint === undefined) writes.push(...recordWrites(undefined, record));
+      else {
+        const first = checkpointWrites({ ...record, version: 0 }, run.firstCheckpoint);
+        writes.push(...first.writes);
+        created = first.next;
+      }
+      if (!(await kv.batchIf([{ key: keys.run(run.runId), value: undefined }], writes))) {
+        throw new AgentchartError({
+          code: 'DUPLICATE_RUN_ID',
+          message: `A run '${run.runId}' already exists in the store`,
+          details: { runId: run.runId },
+        });
+      }
+      return created;
     },
+
+    getRun: async (runId: string) => (await readRun(runId))?.record,
 
     async listRuns(query: RunQuery = {}) {
       const limit = query.limit ?? Number.POSITIVE_INFINITY;
       let runIds: string[] = [];
       if (query.status === undefined) {
-        for await (const [key] of kv.range({ gte: 'run!', lt: `run!${end}` })) runIds.push(key.slice(4));
+        for await (const [key] of kv.range(prefixRange(keys.runs))) runIds.push(key.slice(keys.runs.length));
       } else {
         const statuses = typeof query.status === 'string' ? [query.status] : query.status;
         for (const status of statuses) {
-          const prefix = `rstat!${status}!`;
-          for await (const [key] of kv.range({ gte: prefix, lt: prefix + end }))
-            runIds.push(key.slice(prefix.length));
+          const prefix = keys.runsWithStatus(status);
+          for await (const [key] of kv.range(prefixRange(prefix))) runIds.push(key.slice(prefix.length));
         }
       }
       runIds = runIds.slice(0, limit);
-      const texts = await kv.getMany(runIds.map(runKey));
-      return texts.flatMap((text) => (text === undefined ? [] : [JSON.parse(text) as RunRecord]));
+      const texts = await kv.getMany(runIds.map(keys.run));
+      return texts.flatMap((text, index) =>
+        text === undefined
+          ? []
+          : [recordOf(parseCheckpointJson(text, `run '${runIds[index]}'`) as RunRecord)],
+      );
     },
 
-    setRunStatus: (runId: string, status: CheckpointStatus, expectedVersion: number) =>
-      mutex.run(runId, async () => {
-        const record = await requireRun(runId, expectedVersion);
-        const next = { ...record, status, version: record.version + 1, updatedAt: new Date().toISOString() };
-        await commit(recordWrites(record, next), next);
-        return next;
-      }),
+    async setRunStatus(runId: string, status: CheckpointStatus, expectedVersion: number) {
+      const read = await requireRun(runId, expectedVersion);
+      const next = {
+        ...read.record,
+        status,
+        version: read.record.version + 1,
+        updatedAt: new Date().toISOString(),
+      };
+      await writeRun(read, recordWrites(read.record, next));
+      return next;
+    },
 
-    appendCheckpoint: (envelope: CheckpointEnvelope, expectedVersion: number) =>
-      mutex.run(envelope.runId, async () => {
-        const record = await requireRun(envelope.runId, expectedVersion);
-        const { writes, next } = checkpointWrites(record, envelope);
-        const { messages } = envelope.context;
-        await commit(
-          [...(await messageWrites(envelope.runId, messages, record.messageCount, false)), ...writes],
-          next,
-        );
-        return next;
-      }),
+    async appendCheckpoint(envelope: CheckpointEnvelope, expectedVersion: number) {
+      const read = await requireRun(envelope.runId, expectedVersion);
+      const { writes, next } = checkpointWrites(read.record, envelope);
+      const { messages } = envelope.context;
+      await writeRun(read, [
+        ...(await messageWrites(envelope.runId, messages, read.record.messageCount, false)),
+        ...writes,
+      ]);
+      return next;
+    },
 
     async getCheckpoint(checkpointId: string) {
-      const [metaText, bodyText] = await kv.getMany([metaKey(checkpointId), bodyKey(checkpointId)]);
+      const [metaText, bodyText] = await kv.getMany([
+        keys.checkpointMeta(checkpointId),
+        keys.checkpointBody(checkpointId),
+      ]);
       if (metaText === undefined && bodyText === undefined) return undefined;
       const source = `'${checkpointId}'`;
       if (metaText === undefined || bodyText === undefined) {
@@ -353,8 +366,8 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
       const tags = query.tags ?? [];
       const range =
         query.runId === undefined
-          ? { gte: 'ctime!', lt: `ctime!${end}` }
-          : { gte: `cseq!${query.runId}!`, lt: `cseq!${query.runId}!${end}` };
+          ? prefixRange(keys.checkpointTimes)
+          : prefixRange(keys.checkpointSteps(query.runId));
       const found: CheckpointMeta[] = [];
       let page: string[] = [];
       const flush = async () => {
@@ -373,51 +386,64 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
     },
 
     async deleteCheckpoint(checkpointId: string) {
-      const [meta] = await readMetas([checkpointId]);
-      if (meta === undefined) return false;
-      return mutex.run(meta.runId, async () => {
+      for (;;) {
+        const metaText = await kv.get(keys.checkpointMeta(checkpointId));
+        if (metaText === undefined) return false;
+        const parsed = checkpointMetaSchema.safeParse(parseCheckpointJson(metaText, `'${checkpointId}'`));
+        if (!parsed.success) {
+          throw new AgentchartError({
+            code: 'CHECKPOINT_INVALID',
+            message: `The description of checkpoint '${checkpointId}' is not valid; it was left as it is`,
+            details: { checkpointId },
+          });
+        }
+        const meta = parsed.data;
         const writes: KeyValueWrite[] = [
-          { type: 'del', key: metaKey(checkpointId) },
-          { type: 'del', key: bodyKey(checkpointId) },
-          { type: 'del', key: stepKey(meta.runId, meta.stepNum) },
-          { type: 'del', key: timeKey(meta.savedAt, checkpointId) },
+          { type: 'del', key: keys.checkpointMeta(checkpointId) },
+          { type: 'del', key: keys.checkpointBody(checkpointId) },
+          { type: 'del', key: keys.checkpointStep(meta.runId, meta.stepNum) },
+          { type: 'del', key: keys.checkpointTime(meta.savedAt, checkpointId) },
         ];
-        const record = await readRun(meta.runId);
-        if (record?.headCheckpointId === checkpointId) {
-          let previous: string | null = null;
+        const read = await readRun(meta.runId);
+        const expected = [{ key: keys.checkpointMeta(checkpointId), value: metaText as string | undefined }];
+        if (read !== undefined) expected.push({ key: keys.run(meta.runId), value: read.text });
+        if (read?.record.headCheckpointId === checkpointId) {
+          // The head moves back to the newest checkpoint before it, with that point's messages and status.
           const before = {
-            gte: `cseq!${meta.runId}!`,
-            lt: stepKey(meta.runId, meta.stepNum),
+            gte: keys.checkpointSteps(meta.runId),
+            lt: keys.checkpointStep(meta.runId, meta.stepNum),
             reverse: true,
             limit: 1,
           };
-          for await (const [, id] of kv.range(before)) previous = id;
-          const next = {
-            ...record,
-            headCheckpointId: previous,
-            version: record.version + 1,
+          let previous: CheckpointMeta | undefined;
+          for await (const [, id] of kv.range(before)) [previous] = await readMetas([id]);
+          const next: RunRecord = {
+            ...read.record,
+            headCheckpointId: previous?.id ?? null,
+            stepNum: previous?.stepNum ?? -1,
+            messageCount: previous?.messageCount ?? read.record.messageCount,
+            status: previous?.status ?? read.record.status,
+            version: read.record.version + 1,
             updatedAt: new Date().toISOString(),
           };
-          writes.push(...recordWrites(record, next));
-          await commit(writes, next);
-          return true;
+          writes.push(...recordWrites(read.record, next));
         }
-        await commit(writes, undefined);
-        return true;
-      });
+        // The description was read outside the batch: the checkpoint (or the run) may have moved meanwhile.
+        if (await kv.batchIf(expected, writes)) return true;
+      }
     },
 
     async listForks(runId: string) {
-      const prefix = `fork!${runId}!`;
+      const prefix = keys.forks(runId);
       const forks: { runId: string; forkOf: string }[] = [];
-      for await (const [key, forkOf] of kv.range({ gte: prefix, lt: prefix + end })) {
+      for await (const [key, forkOf] of kv.range(prefixRange(prefix))) {
         forks.push({ runId: key.slice(prefix.length), forkOf });
       }
       return forks;
     },
 
     async getSession(sessionId: string) {
-      const text = await kv.get(sessionKey(sessionId));
+      const text = await kv.get(keys.session(sessionId));
       return text === undefined
         ? undefined
         : (parseCheckpointJson(text, `session '${sessionId}'`) as SessionRecord);
@@ -425,106 +451,125 @@ export function createKeyValueStore(kv: KeyValue, options: KeyValueStoreOptions 
 
     async readSessionMessages(sessionId: string, from = 0) {
       const messages: SessionMessage[] = [];
-      const range = { gte: sessionMessageKey(sessionId, from), lt: `smsg!${sessionId}!${end}` };
+      const range = {
+        ...prefixRange(keys.sessionMessages(sessionId)),
+        gte: keys.sessionMessage(sessionId, from),
+      };
       for await (const [, text] of kv.range(range)) {
         messages.push(parseCheckpointJson(text, `a message of session '${sessionId}'`) as SessionMessage);
       }
       return messages;
     },
 
-    commitToSession: (sessionId: string, commit: SessionCommit) =>
-      mutex.run(`session:${sessionId}`, async () => {
-        const [recordText, committed] = await kv.getMany([
-          sessionKey(sessionId),
-          sessionCommitKey(sessionId, commit.runId),
-        ]);
-        const now = new Date().toISOString();
-        const record: SessionRecord =
-          recordText === undefined
-            ? { sessionId, version: 0, messageCount: 0, createdAt: now, updatedAt: now }
-            : (parseCheckpointJson(recordText, `session '${sessionId}'`) as SessionRecord);
-        if (committed !== undefined) return record;
-        if (record.version !== commit.expectedVersion) {
-          throw new ConcurrencyError({
-            message: `Session '${sessionId}' is at version ${record.version}, not ${commit.expectedVersion}: another run committed to it first`,
-            expectedVersion: commit.expectedVersion,
-            actualVersion: record.version,
-            details: { sessionId, runId: commit.runId },
-          });
-        }
-        const next: SessionRecord = {
-          ...record,
-          version: record.version + 1,
-          messageCount: record.messageCount + commit.messages.length,
-          updatedAt: now,
-        };
-        await kv.batch([
-          ...commit.messages.map((message, offset) => ({
-            type: 'put' as const,
-            key: sessionMessageKey(sessionId, record.messageCount + offset),
-            value: JSON.stringify(message),
-          })),
-          { type: 'put', key: sessionKey(sessionId), value: JSON.stringify(next) },
-          { type: 'put', key: sessionCommitKey(sessionId, commit.runId), value: String(next.version) },
-        ]);
-        return next;
-      }),
+    async commitToSession(sessionId: string, commit: SessionCommit) {
+      const [recordText, committed] = await kv.getMany([
+        keys.session(sessionId),
+        keys.sessionCommit(sessionId, commit.runId),
+      ]);
+      const now = new Date().toISOString();
+      const record: SessionRecord =
+        recordText === undefined
+          ? { sessionId, version: 0, messageCount: 0, createdAt: now, updatedAt: now }
+          : (parseCheckpointJson(recordText, `session '${sessionId}'`) as SessionRecord);
+      if (committed !== undefined) return record;
+      const conflict = (actualVersion: number) =>
+        new ConcurrencyError({
+          message: `Session '${sessionId}' is at version ${actualVersion}, not ${commit.expectedVersion}: another run committed to it first`,
+          expectedVersion: commit.expectedVersion,
+          actualVersion,
+          details: { sessionId, runId: commit.runId },
+        });
+      if (record.version !== commit.expectedVersion) throw conflict(record.version);
+      const next: SessionRecord = {
+        ...record,
+        version: record.version + 1,
+        messageCount: record.messageCount + commit.messages.length,
+        updatedAt: now,
+      };
+      const writes: KeyValueWrite[] = [
+        ...commit.messages.map((message, offset) => ({
+          type: 'put' as const,
+          key: keys.sessionMessage(sessionId, record.messageCount + offset),
+          value: JSON.stringify(message),
+        })),
+        { type: 'put', key: keys.session(sessionId), value: JSON.stringify(next) },
+        { type: 'put', key: keys.sessionCommit(sessionId, commit.runId), value: String(next.version) },
+      ];
+      const expected = [
+        { key: keys.session(sessionId), value: recordText },
+        { key: keys.sessionCommit(sessionId, commit.runId), value: undefined },
+      ];
+      if (await kv.batchIf(expected, writes)) return next;
+      // Moved meanwhile: the same run committed (a no-op), or another run did (a conflict).
+      return store.commitToSession(sessionId, commit);
+    },
 
     appendEvents: (runId: string, events: readonly StoredRunEvent[], { maxEvents }: AppendEventsOptions) =>
-      mutex.run(`events:${runId}`, async () => {
-        const meta = await readEventMeta(runId);
+      updateEventLog(runId, async (head) => {
         const fresh: StoredRunEvent[] = [];
-        let last = meta.next - 1;
+        let last = head.next - 1;
         for (const stored of events) {
           if (stored.event.seq <= last) continue;
           fresh.push(stored);
           last = stored.event.seq;
         }
-        if (fresh.length === 0) return;
+        if (fresh.length === 0) return { writes: [], head, result: undefined };
         // Beyond the bound the oldest go: first those stored, then (if the batch alone is too big) its first.
-        const excess = Math.max(0, meta.count + fresh.length - maxEvents);
+        const excess = Math.max(0, head.count + fresh.length - maxEvents);
         const writes: KeyValueWrite[] = [];
-        if (excess > 0 && meta.count > 0) {
-          const prefix = `ev!${runId}!`;
-          const limit = Math.min(excess, meta.count);
-          for await (const [key] of kv.range({ gte: prefix, lt: prefix + end, limit })) {
+        if (excess > 0 && head.count > 0) {
+          const limit = Math.min(excess, head.count);
+          for await (const [key] of kv.range({ ...prefixRange(keys.events(runId)), limit })) {
             writes.push({ type: 'del', key });
           }
         }
         const kept = fresh.slice(Math.max(0, excess - writes.length));
         for (const stored of kept) {
-          writes.push({ type: 'put', key: eventKey(runId, stored.event.seq), value: JSON.stringify(stored) });
+          writes.push({
+            type: 'put',
+            key: keys.event(runId, stored.event.seq),
+            value: JSON.stringify(stored),
+          });
         }
         const next = last + 1;
-        const count = meta.count - (writes.length - kept.length) + kept.length;
-        writes.push({ type: 'put', key: eventMetaKey(runId), value: JSON.stringify({ next, count }) });
-        await kv.batch(writes);
-        eventMetas?.set(runId, { next, count });
+        const count = head.count - (writes.length - kept.length) + kept.length;
+        return { writes, head: { next, count, reserved: Math.max(head.reserved, next) }, result: undefined };
       }),
 
     async readEvents(runId: string, fromSeq = 0) {
       const events: StoredRunEvent[] = [];
-      const range = { gte: eventKey(runId, Math.max(0, fromSeq)), lt: `ev!${runId}!${end}` };
+      const range = { ...prefixRange(keys.events(runId)), gte: keys.event(runId, Math.max(0, fromSeq)) };
       for await (const [, text] of kv.range(range)) {
         events.push(parseCheckpointJson(text, `an event of run '${runId}'`) as StoredRunEvent);
       }
       return events;
     },
 
-    async nextEventSeq(runId: string) {
-      return (await readEventMeta(runId)).next;
-    },
+    reserveEventSeqs: (runId: string, count: number) =>
+      updateEventLog(runId, async (head) => ({
+        writes: [],
+        head: { ...head, reserved: head.reserved + count },
+        result: head.reserved,
+      })),
 
     async getToolResult(runId: string, toolCallId: string) {
-      const text = await kv.get(toolKey(runId, toolCallId));
+      const text = await kv.get(keys.toolResult(runId, toolCallId));
       return text === undefined
         ? undefined
         : (parseCheckpointJson(text, `journal entry '${toolCallId}'`) as ToolResultBlock);
     },
 
     putToolResult: (runId: string, result: ToolResultBlock) =>
-      kv.batch([{ type: 'put', key: toolKey(runId, result.toolCallId), value: JSON.stringify(result) }]),
+      kv.batch([
+        { type: 'put', key: keys.toolResult(runId, result.toolCallId), value: JSON.stringify(result) },
+      ]),
 
     close: () => kv.close(),
   };
+  return store;
+}
+
+/** A run record as read, with the fields older stores did not write filled in. */
+function recordOf(stored: RunRecord): RunRecord {
+  return stored.lastStepNum === undefined ? { ...stored, lastStepNum: stored.stepNum } : stored;
 }

@@ -1,6 +1,12 @@
 /** One write of an atomic batch. */
 export type KeyValueWrite = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
+/** What a key must hold for a conditional batch to apply: exactly `value`, or nothing (`undefined`). */
+export interface KeyValueExpectation {
+  key: string;
+  value: string | undefined;
+}
+
 /** A key range to read, in key order (or reversed), bounded by `gte` and `lt`. */
 export interface KeyRange {
   gte: string;
@@ -11,13 +17,20 @@ export interface KeyRange {
 
 /**
  * The ordered key-value space a checkpoint store is built on: string keys in byte order, string
- * values, atomic batches and range reads. LevelDB implements it directly; so does the in-memory map.
+ * values, atomic batches, conditional batches and range reads. LevelDB implements it directly; so
+ * does the in-memory map.
  */
 export interface KeyValue {
   get(key: string): Promise<string | undefined>;
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** Applies every write or none. */
   batch(writes: readonly KeyValueWrite[]): Promise<void>;
+  /**
+   * Applies the writes, atomically, only if every expected key holds what it expects at that moment
+   * (compare-and-set, decided by the space, for every object on it); resolves false, writing
+   * nothing, if one does not.
+   */
+  batchIf(expected: readonly KeyValueExpectation[], writes: readonly KeyValueWrite[]): Promise<boolean>;
   range(range: KeyRange): AsyncIterable<[key: string, value: string]>;
   close(): Promise<void>;
 }
@@ -30,18 +43,25 @@ export function memoryKeyValue(): KeyValue {
     sorted ??= [...data.keys()].sort();
     return sorted;
   };
+  const apply = (writes: readonly KeyValueWrite[]) => {
+    for (const write of writes) {
+      if (write.type === 'put') {
+        if (!data.has(write.key)) sorted = undefined;
+        data.set(write.key, write.value);
+      } else if (data.delete(write.key)) {
+        sorted = undefined;
+      }
+    }
+  };
   return {
     get: async (key) => data.get(key),
     getMany: async (wanted) => wanted.map((key) => data.get(key)),
-    batch: async (writes) => {
-      for (const write of writes) {
-        if (write.type === 'put') {
-          if (!data.has(write.key)) sorted = undefined;
-          data.set(write.key, write.value);
-        } else if (data.delete(write.key)) {
-          sorted = undefined;
-        }
-      }
+    batch: async (writes) => apply(writes),
+    // Checked and applied in one synchronous step: nothing else runs in between.
+    batchIf: async (expected, writes) => {
+      if (expected.some(({ key, value }) => data.get(key) !== value)) return false;
+      apply(writes);
+      return true;
     },
     async *range({ gte, lt, reverse = false, limit = Number.POSITIVE_INFINITY }) {
       const all = keys();

@@ -4,14 +4,24 @@ import { levelKeyValue } from './level-key-value.js';
 
 /** What {@link levelStore} takes. */
 export interface LevelStoreOptions {
-  /** The directory of the database; created if missing. One process at a time may hold it. */
+  /** The folder of the database. One process at a time may hold it. */
   path: string;
+  /**
+   * Create a new store where the folder is missing or empty (default true). With `false`, such a
+   * folder fails with `STORE_NOT_FOUND` and nothing is created: for tools that only read a store.
+   */
+  create?: boolean;
 }
 
 /**
  * A checkpoint store on LevelDB (`level`): embedded, no server. The runtime's default, in
- * `./.agentchart`. Acknowledged writes survive a process kill. A directory another process holds
- * fails with `STORE_LOCKED`.
+ * `./.agentchart`. Acknowledged writes survive a process kill.
+ *
+ * Opening never costs data: a new store is created only where the folder is missing or empty, and a
+ * folder that holds files but no valid LevelDB store fails with `STORE_CORRUPT` without anything in
+ * it being created or deleted. A folder another process holds fails with `STORE_LOCKED`. Any number
+ * of store objects on one folder in one process share one database and decide every
+ * compare-and-set together.
  *
  * @example
  * ```ts
@@ -19,7 +29,6 @@ export interface LevelStoreOptions {
  * const runtime = createRuntime({ model, store: await levelStore({ path: './data/agents' }) });
  * ```
  */
-export async function levelStore({ path }: LevelStoreOptions): Promise<CheckpointStore> {
-  // LevelDB admits one process per directory, so this store is the only writer.
-  return createKeyValueStore(await levelKeyValue(path), { exclusive: true });
+export async function levelStore({ path, create }: LevelStoreOptions): Promise<CheckpointStore> {
+  return createKeyValueStore(await levelKeyValue(path, create === undefined ? {} : { create }));
 }

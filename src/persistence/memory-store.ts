@@ -12,5 +12,5 @@ import { createKeyValueStore } from './key-value-store.js';
  * ```
  */
 export function memoryStore(): CheckpointStore {
-  return createKeyValueStore(memoryKeyValue(), { exclusive: true });
+  return createKeyValueStore(memoryKeyValue());
 }

@@ -5,7 +5,11 @@ import type { Observable } from 'rxjs';
 import { AgentchartError, runNotFound } from '../agentchart-error.js';
 import type { AgentRunContext } from '../machines/agent-run-types.js';
 import type { Message } from '../model/message.js';
-import type { CheckpointEnvelope, CheckpointMeta } from '../persistence/checkpoint-envelope.js';
+import {
+  type CheckpointEnvelope,
+  type CheckpointMeta,
+  runOfCheckpoint,
+} from '../persistence/checkpoint-envelope.js';
 import type {
   CheckpointQuery,
   CheckpointStore,
@@ -41,7 +45,8 @@ import {
 } from './history/run-history.js';
 import { webSocketInspection } from './inspector.js';
 import { signalOf } from './run/cancel-token.js';
-import { detachRun, launchRun, type RunEnvironment } from './run/launch-run.js';
+import { launchRun } from './run/launch-run.js';
+import type { RunEnvironment } from './run/run-environment.js';
 import type { RunHandle } from './run/run-handle.js';
 import type { RunStatusInfo } from './run/run-status.js';
 import { createSupervisor, type Supervisor } from './run/supervisor.js';
@@ -179,15 +184,18 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     policy: settings.policy,
     durability: settings.durability,
     unloadParked: settings.unloadParked,
-    active: new Map(),
+    clock: settings.clock,
+    loaded: new Map(),
+    settling: new Set(),
     supervisor: createSupervisor(
+      settings.clock,
       inspection?.observer ?? (config.inspect as Exclude<typeof config.inspect, string>),
     ),
     eventLogs: createEventLogRegistry({ store: () => store(), maxEvents: settings.maxLoggedEvents }),
     reload: (runId) => load(runId),
     onEnded: (result, context) => commitIfSession(result, context),
   };
-  const { active } = environment;
+  const { loaded } = environment;
   let closed = false;
   let opening: Promise<CheckpointStore> | undefined;
   const loading = new Map<string, Promise<RunHandle>>();
@@ -206,8 +214,10 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     return opening;
   }
 
+  const runtimeClosed = () =>
+    new AgentchartError({ code: 'RUNTIME_CLOSED', message: 'The runtime is closed' });
   function ensureOpen(): void {
-    if (closed) throw new AgentchartError({ code: 'RUNTIME_CLOSED', message: 'The runtime is closed' });
+    if (closed) throw runtimeClosed();
   }
 
   function start(options: StartOptions): RunHandle {
@@ -222,7 +232,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   ): RunHandle {
     const { input, history } = options;
     const runId = options.runId ?? `run_${randomUUID()}`;
-    if (active.has(runId)) {
+    if (loaded.has(runId)) {
       throw new AgentchartError({
         code: 'DUPLICATE_RUN_ID',
         message: `A run '${runId}' is already active`,
@@ -240,16 +250,22 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     return launchRun(environment, {
       runId,
       inputText: input,
-      start: { input: { runId, messages, limits: settings.limits, timeouts, ...session } },
-      prepare: async ({ snapshot, persisted }) => {
+      start: {
+        input: {
+          runId,
+          messages,
+          limits: settings.limits,
+          timeouts,
+          startedAt: settings.clock.now(),
+          ...session,
+        },
+      },
+      prepare: async ({ snapshot, persisted, eventSeqs }) => {
         const ready = await store();
         const place = { runId, stepNum: 0, parentId: null, forkOf: null };
-        const firstCheckpoint = buildEnvelope(place, snapshot, persisted);
-        return {
-          store: ready,
-          record: await ready.createRun({ ...place, messages, firstCheckpoint }),
-          created: true,
-        };
+        const firstCheckpoint = buildEnvelope(place, snapshot, persisted, {}, settings.clock.now());
+        const run = { ...place, messages, firstCheckpoint, reservedEventSeqs: eventSeqs };
+        return { store: ready, record: await ready.createRun(run), created: true };
       },
       signal: signalOf(options.signal),
     }).handle;
@@ -293,8 +309,9 @@ export function createRuntime(config: RuntimeConfig): Runtime {
 
   /** The live handle of a run, loading it from its latest checkpoint if it is only stored. */
   function load(runId: string, options: ResumeOptions = {}): Promise<RunHandle> {
-    const live = active.get(runId);
+    const live = loaded.get(runId)?.handle;
     if (live !== undefined) return Promise.resolve(live);
+    if (closed) return Promise.reject(runtimeClosed());
     let pending = loading.get(runId);
     if (pending === undefined) {
       pending = (async () => {
@@ -322,7 +339,8 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     parseResumeOptions(options);
     if (typeof from === 'string' && isRunId(from) && options.runId === undefined) {
       const handle = await load(from, options);
-      await handle.resume();
+      // Loaded from the store, a run goes on where it was; only a paused one is told to resume.
+      if (handle.actor.getSnapshot().value === 'paused') await handle.resume();
       return handle;
     }
     return resumeRun(environment, await store(), settings.migrations, from, options);
@@ -330,7 +348,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
 
   async function pause(runId: string): Promise<void> {
     ensureOpen();
-    const live = active.get(runId);
+    const live = loaded.get(runId)?.handle;
     if (live !== undefined) return live.pause();
     const record = await (await store()).getRun(runId);
     if (record === undefined) throw runNotFound(runId);
@@ -349,7 +367,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   }
 
   async function status(runId: string): Promise<RunStatusInfo> {
-    const live = active.get(runId);
+    const live = loaded.get(runId)?.handle;
     if (live !== undefined) {
       const { value, context } = live.actor.getSnapshot();
       const phase = value as RunStatusInfo['phase'];
@@ -395,7 +413,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     const stored = await (await store()).listRuns({ status: [...statuses] });
     const handles: RunHandle[] = [];
     for (const run of stored) {
-      if (active.has(run.runId)) continue;
+      if (loaded.has(run.runId)) continue;
       try {
         handles.push(await load(run.runId));
       } catch (error) {
@@ -418,7 +436,18 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       }
       return envelope;
     },
-    delete: async (checkpointId) => (await store()).deleteCheckpoint(checkpointId),
+    async delete(checkpointId) {
+      const ready = await store();
+      const runId = runOfCheckpoint(checkpointId);
+      if (loaded.has(runId) && (await ready.getRun(runId))?.headCheckpointId === checkpointId) {
+        throw new AgentchartError({
+          code: 'RUN_ACTIVE',
+          message: `Checkpoint '${checkpointId}' is the head of run '${runId}', which is loaded in this runtime: unload, cancel or close it first`,
+          details: { checkpointId, runId },
+        });
+      }
+      return ready.deleteCheckpoint(checkpointId);
+    },
     async export(checkpointId, filePath) {
       const envelope = await checkpoints.get(checkpointId);
       const target = resolve(filePath);
@@ -438,9 +467,11 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     closed = true;
     await Promise.allSettled([...loading.values()]);
     // Live runs stop with their checkpoints written and stay resumable: the next process recovers them.
-    const running = [...active.values()];
-    await Promise.all(running.map((run) => detachRun(run, 'runtime closed')));
-    await Promise.all(running.map((run) => run.result));
+    const running = [...loaded.values()];
+    await Promise.all(running.map(({ lifecycle }) => lifecycle.leave('runtime closed')));
+    await Promise.all(running.map(({ handle }) => handle.result));
+    // Tool calls of runs that ended (cancelled) still running: journaled when they return.
+    await Promise.all([...environment.settling]);
     await environment.eventLogs.flushed();
     environment.supervisor.actor.stop();
     inspection?.stop();

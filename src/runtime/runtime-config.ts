@@ -1,6 +1,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { z } from 'zod';
 import { AgentchartError } from '../agentchart-error.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { RunLimits, RunTimeouts } from '../machines/agent-run-types.js';
 import type { ModelClient } from '../model/model-client.js';
 import { claudePrices, type ModelPrice, priceOf } from '../model/prices.js';
@@ -56,6 +57,12 @@ export interface RuntimeConfig {
     | `wss://${string}`;
   /** Emit `telemetry` events (model-turn and tool-call timings). Off by default. */
   telemetry?: boolean;
+  /**
+   * Where runs read the time and set their timers (deadlines, phase and tool timeouts, timestamps).
+   * Default: the system clock. Tests pass `createTestClock()` from `agentchart/testing` to move time
+   * by hand instead of sleeping.
+   */
+  clock?: Clock;
   /**
    * The log of each run's events kept in the store, for `runtime.events(runId, { fromSeq })`:
    * at most `maxEvents` per run (token deltas count once per content block). Default 10,000.
@@ -183,6 +190,15 @@ const configSchema = z.object({
       durability: z.enum(['sync', 'async']).optional(),
     })
     .optional(),
+  clock: z
+    .custom<Clock>(
+      (value) =>
+        typeof (value as Clock)?.now === 'function' &&
+        typeof (value as Clock)?.setTimeout === 'function' &&
+        typeof (value as Clock)?.clearTimeout === 'function',
+      'clock must have now(), setTimeout() and clearTimeout()',
+    )
+    .optional(),
   migrations: z
     .record(
       z.string(),
@@ -242,6 +258,7 @@ export interface RuntimeSettings {
   policy: CheckpointPolicy;
   durability: CheckpointDurability;
   migrations: CheckpointMigrations;
+  clock: Clock;
 }
 
 /** Validates a runtime config (`INVALID_ARGUMENT` naming every wrong field) and fills in the defaults. */
@@ -265,6 +282,7 @@ export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
     policy: config.checkpoint?.policy ?? 'every-step',
     durability: config.checkpoint?.durability ?? 'sync',
     migrations: config.migrations ?? {},
+    clock: config.clock ?? systemClock,
   };
 }
 

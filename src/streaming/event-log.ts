@@ -252,8 +252,11 @@ export interface EventLogRegistry extends EventLogSource {
   register(log: RunEventLog): void;
   /** Forgets the log once everything it took is written; `detach` first for a run that did not end. */
   release(log: RunEventLog, options?: { detach?: boolean }): Promise<void>;
-  /** The seq a run launched now continues from, once any earlier log of it in this process is written. */
-  nextSeq(runId: string, store: CheckpointStore): Promise<number>;
+  /**
+   * Reserves `count` seqs for a run launched now under its id, once any earlier log of it in this
+   * process is written (so that the log stays in seq order); resolves with the first.
+   */
+  reserveSeqs(runId: string, store: CheckpointStore, count: number): Promise<number>;
   /** Resolves when every log is written. */
   flushed(): Promise<void>;
 }
@@ -297,9 +300,9 @@ export function createEventLogRegistry(options: {
       releasing.set(log.runId, done);
       return done;
     },
-    async nextSeq(runId, store) {
+    async reserveSeqs(runId, store, count) {
       await releasing.get(runId);
-      return store.nextEventSeq(runId);
+      return store.reserveEventSeqs(runId, count);
     },
     async flushed() {
       await Promise.all([...logs.values()].map((log) => log.flushed()));

@@ -1,25 +1,72 @@
 import { Observable, Subject } from 'rxjs';
+import { type Clock, systemClock } from '../clock.js';
+import type { EventSeqs } from './event-seqs.js';
 import type { RunEvent, RunEventBody } from './run-event.js';
 
-/** The events of one run: numbered as they are emitted, and kept as a hot observable. */
+/** The events of one run: numbered as they go out, and kept as a hot observable. */
 export interface RunEventStream {
   readonly events$: Observable<RunEvent>;
   emit(event: RunEventBody): void;
-  /** Emits the last event (`run-end`) and completes; later subscribers still receive that last event. */
-  end(event: RunEventBody): void;
+  /**
+   * Emits the last event (`run-end`) and completes; later subscribers still receive that last
+   * event. Resolves once it has gone out.
+   */
+  end(event: RunEventBody): Promise<void>;
+  /** Lets held events go out (see `held`). */
+  release(): void;
+}
+
+/** What {@link createRunEventStream} takes. */
+export interface RunEventStreamOptions {
+  /** Where the seqs come from (default: 0, 1, 2, … for a stream that is not kept anywhere). */
+  seqs?: EventSeqs;
+  clock?: Clock;
+  /** Hold events until `release()`: a run's events wait for the next turn of the event loop. */
+  held?: boolean;
+}
+
+/** Seqs from 0, for a stream whose events are not logged. */
+function counting(): EventSeqs {
+  let next = 0;
+  return { take: () => next++, onAvailable: () => {} };
 }
 
 /**
  * Creates the event stream of a run. Live subscribers get every event from the moment they
  * subscribe; a subscriber that arrives after the end gets the final event and completion, so
- * nobody waits forever on a run that is over. No history is buffered (tokens would pile up). A run
- * resumed in another process numbers its events on from `firstSeq`.
+ * nobody waits forever on a run that is over. No history is buffered (tokens would pile up).
+ * Events are numbered in the order they are emitted, from the seqs the run has reserved; while
+ * none is left, they wait in order for the next range.
  */
-export function createRunEventStream(runId: string, firstSeq = 0): RunEventStream {
+export function createRunEventStream(runId: string, options: RunEventStreamOptions = {}): RunEventStream {
+  const seqs = options.seqs ?? counting();
+  const clock = options.clock ?? systemClock;
   const subject = new Subject<RunEvent>();
-  let seq = firstSeq;
+  const queue: RunEventBody[] = [];
+  let held = options.held === true;
+  let closing = false;
   let last: RunEvent | undefined;
-  const stamp = (event: RunEventBody): RunEvent => ({ ...event, runId, seq: seq++, at: Date.now() });
+  let sent: () => void = () => {};
+  const ended = new Promise<void>((resolve) => {
+    sent = resolve;
+  });
+
+  const drain = () => {
+    while (!held && queue.length > 0) {
+      const seq = seqs.take();
+      if (seq === undefined) return;
+      const body = queue.shift() as RunEventBody;
+      const event = { ...body, runId, seq, at: clock.now() } as RunEvent;
+      if (closing && queue.length === 0) last = event;
+      subject.next(event);
+      if (last !== undefined) {
+        subject.complete();
+        sent();
+      }
+    }
+  };
+  seqs.onAvailable(drain);
+
   const events$ = new Observable<RunEvent>((subscriber) => {
     if (last === undefined) return subject.subscribe(subscriber);
     subscriber.next(last);
@@ -29,13 +76,21 @@ export function createRunEventStream(runId: string, firstSeq = 0): RunEventStrea
   return {
     events$,
     emit(event) {
-      if (last === undefined) subject.next(stamp(event));
+      if (closing) return;
+      queue.push(event);
+      drain();
     },
     end(event) {
-      if (last !== undefined) return;
-      last = stamp(event);
-      subject.next(last);
-      subject.complete();
+      if (!closing) {
+        closing = true;
+        queue.push(event);
+        drain();
+      }
+      return ended;
+    },
+    release() {
+      held = false;
+      drain();
     },
   };
 }

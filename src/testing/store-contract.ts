@@ -309,9 +309,8 @@ export function checkpointStoreContract(
       const event = (seq: number) => ({
         event: { type: 'phase' as const, phase: 'plan' as const, turn: 0, runId: 'r1', seq, at: 0 },
       });
-      same(await store.nextEventSeq('r1'), 0, 'next seq of an empty log');
+      same(await store.readEvents('r1'), [], 'an empty log');
       await store.appendEvents('r1', [event(0), event(1), event(3)], { maxEvents: 4 });
-      same(await store.nextEventSeq('r1'), 4, 'next seq after a gap');
       await store.appendEvents('r1', [event(1), event(4), event(5)], { maxEvents: 4 });
       same(
         (await store.readEvents('r1')).map((stored) => stored.event.seq),

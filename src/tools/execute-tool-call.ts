@@ -1,10 +1,20 @@
 import { z } from 'zod';
 import { AgentchartError } from '../agentchart-error.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { ToolCallBlock } from '../model/message.js';
 import type { ToolRegistry } from './tool-registry.js';
 
 /** The outcome of one tool call: its output, or a typed error to report to the model. */
 export type ToolCallOutcome = { ok: true; output: unknown } | { ok: false; error: AgentchartError };
+
+/** Where a tool call runs: its run, the run's signal, the clock of its timeout. */
+export interface ToolCallScope {
+  runId: string;
+  runSignal: AbortSignal;
+  /** The timeout of a tool that sets none. */
+  defaultTimeoutMs?: number;
+  clock?: Clock;
+}
 
 /**
  * Runs one tool call: finds the tool, validates the model's arguments, and executes it under the
@@ -13,9 +23,7 @@ export type ToolCallOutcome = { ok: true; output: unknown } | { ok: false; error
 export async function executeToolCall(
   call: ToolCallBlock,
   registry: ToolRegistry,
-  runId: string,
-  runSignal: AbortSignal,
-  defaultTimeoutMs?: number,
+  { runId, runSignal, defaultTimeoutMs, clock = systemClock }: ToolCallScope,
 ): Promise<ToolCallOutcome> {
   const tool = registry.get(call.toolName);
   if (tool === undefined) {
@@ -30,7 +38,7 @@ export async function executeToolCall(
   const controller = new AbortController();
   const abort = () => controller.abort(runSignal.reason);
   runSignal.addEventListener('abort', abort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   try {
     const execution = Promise.resolve().then(() =>
       tool.execute(parsed.data, {
@@ -44,7 +52,7 @@ export async function executeToolCall(
     const stop = new Promise<never>((_, reject) => {
       if (timeoutMs !== undefined) {
         const message = `Tool '${call.toolName}' timed out after ${timeoutMs} ms`;
-        timer = setTimeout(() => {
+        timer = clock.setTimeout(() => {
           const error = new AgentchartError({ code: 'TOOL_TIMEOUT', message, details: toolDetails(call) });
           controller.abort(error);
           reject(error);
@@ -59,7 +67,7 @@ export async function executeToolCall(
     const reason = cause instanceof Error ? cause.message : String(cause);
     return failure('TOOL_FAILED', `Tool '${call.toolName}' failed: ${reason}`, call, cause);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clock.clearTimeout(timer);
     runSignal.removeEventListener('abort', abort);
   }
 }

@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock.js';
 import {
   type AgentRunActor,
   type AgentRunSnapshot,
@@ -63,6 +64,7 @@ export function buildEnvelope(
   snapshot: AgentRunSnapshot,
   persisted: Record<string, unknown>,
   label: CheckpointLabel = {},
+  now = Date.now(),
 ): CheckpointEnvelope {
   const phase = snapshot.value as RunPhase;
   return {
@@ -71,7 +73,7 @@ export function buildEnvelope(
     ...place,
     phase,
     nextPhase: nextPhaseOf(snapshot),
-    savedAt: new Date().toISOString(),
+    savedAt: new Date(now).toISOString(),
     status: statusOf(phase),
     tags: label.tags ?? [],
     description: label.description ?? null,
@@ -87,6 +89,7 @@ export interface CheckpointerOptions {
   /** The run's record, with its first checkpoint already written. */
   record: RunRecord;
   policy: CheckpointPolicy;
+  clock: Clock;
   emit(event: RunEventBody): void;
   /** Called once, with the first write that failed; later checkpoints are not attempted. */
   onFailure(error: unknown): void;
@@ -94,10 +97,11 @@ export interface CheckpointerOptions {
 
 /** Creates the checkpoint writer of a run whose store record is `record`. */
 export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
-  const { store, policy, emit, onFailure } = options;
+  const { store, policy, emit, onFailure, clock } = options;
   const { runId, forkOf } = options.record;
   let version = options.record.version;
-  let stepNum = options.record.stepNum;
+  // Past every step the run ever wrote: a checkpoint id never names two contents.
+  let stepNum = options.record.lastStepNum;
   let parentId = options.record.headCheckpointId;
   let recordedStatus = options.record.status;
   let lastPhase: RunPhase | undefined;
@@ -110,7 +114,8 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     label: CheckpointLabel,
   ) {
     stepNum++;
-    const envelope = buildEnvelope({ runId, stepNum, parentId, forkOf }, snapshot, persisted, label);
+    const place = { runId, stepNum, parentId, forkOf };
+    const envelope = buildEnvelope(place, snapshot, persisted, label, clock.now());
     parentId = envelope.id;
     return envelope;
   }

@@ -4,7 +4,9 @@ import type { AgentRunContext } from '../../machines/agent-run-types.js';
 import type { CheckpointEnvelope } from '../../persistence/checkpoint-envelope.js';
 import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
 import { signalOf } from '../run/cancel-token.js';
-import { launchRun, type RunEnvironment } from '../run/launch-run.js';
+import { launchRun } from '../run/launch-run.js';
+import type { RunEnvironment } from '../run/run-environment.js';
+import { eventSeqRange } from '../run/run-events.js';
 import type { RunHandle } from '../run/run-handle.js';
 import { inputTextOf } from '../run/run-outcome.js';
 import { defined, type ResumeOptions } from '../runtime-config.js';
@@ -36,38 +38,49 @@ export async function resumeRun(
   const continues =
     options.runId === undefined && (existing === undefined || existing.headCheckpointId === headId);
   const runId = continues ? envelope.runId : (options.runId ?? `run_${randomUUID()}`);
-  if (environment.active.has(runId)) {
+  if (environment.loaded.has(runId)) {
     throw new AgentchartError({
       code: 'RUN_ACTIVE',
       message: `Run '${runId}' is already running in this runtime`,
       details: { runId },
     });
   }
-  const context = withOptions({ ...envelope.context, runId }, options, continuation);
+  const context = withOptions({ ...envelope.context, runId }, options, continuation, environment.clock.now());
   const { messages, limits } = context;
   const input = { runId, messages, limits, ...(continuation ? { context } : {}) };
-  // A run continued under its own id numbers its events on from where its log left off.
-  const firstSeq = continues ? await environment.eventLogs.nextSeq(runId, store) : 0;
+  // A run continued under its own id numbers its events from seqs no process has handed out.
+  const firstSeqs = continues
+    ? { start: await environment.eventLogs.reserveSeqs(runId, store, eventSeqRange), count: eventSeqRange }
+    : undefined;
   const { handle, started } = launchRun(environment, {
     runId,
-    firstSeq,
+    ...(firstSeqs === undefined ? {} : { firstSeqs }),
     inputText: inputTextOf(messages),
     // A run that ended on a budget or a timeout starts again from its context, where it was.
     start: continuation
       ? { input, resumedFrom: headId }
       : { input, snapshot: expandSnapshot(envelope.snapshot, context), resumedFrom: headId },
-    prepare: async ({ snapshot, persisted }) => {
+    prepare: async ({ snapshot, persisted, eventSeqs }) => {
       if (continues && existing !== undefined) return { store, record: existing, created: false };
       // A checkpoint from elsewhere (a file, another store) becomes its run's first here; an older
       // checkpoint of a run, or a copy under a new id, starts a new run whose first checkpoint follows it.
       const firstCheckpoint = continues
         ? envelope
-        : buildEnvelope({ runId, stepNum: 0, parentId: headId, forkOf: headId }, snapshot, persisted);
+        : buildEnvelope(
+            { runId, stepNum: 0, parentId: headId, forkOf: headId },
+            snapshot,
+            persisted,
+            {},
+            environment.clock.now(),
+          );
+      // An imported run already reserved its seqs (firstSeqs) under its id.
+      const reservedEventSeqs = continues ? 0 : eventSeqs;
       const record = await store.createRun({
         runId,
         forkOf: firstCheckpoint.forkOf,
         messages,
         firstCheckpoint,
+        reservedEventSeqs,
       });
       return { store, record, created: !continues };
     },
@@ -94,13 +107,18 @@ function assertContinuable(end: CheckpointEnvelope): void {
  * Other deadlines stay as they were, so that one that has passed fires at once; a run continued
  * after its end (`continued`) enters its phase again, which sets that phase's deadline anew.
  */
-function withOptions(context: AgentRunContext, options: ResumeOptions, continued: boolean): AgentRunContext {
+function withOptions(
+  context: AgentRunContext,
+  options: ResumeOptions,
+  continued: boolean,
+  now: number,
+): AgentRunContext {
   const timeouts =
     options.timeoutMs === undefined ? context.timeouts : { ...context.timeouts, totalMs: options.timeoutMs };
   const deadlines = continued
     ? { ...(context.deadlines.total === undefined ? {} : { total: context.deadlines.total }) }
     : { ...context.deadlines };
-  if (options.timeoutMs !== undefined) deadlines.total = Date.now() + options.timeoutMs;
+  if (options.timeoutMs !== undefined) deadlines.total = now + options.timeoutMs;
   const limits = { ...context.limits, ...defined(options.limits ?? {}) };
   return {
     ...context,

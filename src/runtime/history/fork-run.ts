@@ -9,7 +9,8 @@ import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
 import { buildEnvelope } from '../checkpoints/checkpointer.js';
 import { type CheckpointMigrations, loadCheckpoint } from '../checkpoints/load-checkpoint.js';
 import { type CancelToken, signalOf } from '../run/cancel-token.js';
-import { launchRun, type RunEnvironment } from '../run/launch-run.js';
+import { launchRun } from '../run/launch-run.js';
+import type { RunEnvironment } from '../run/run-environment.js';
 import type { RunHandle } from '../run/run-handle.js';
 import { inputTextOf } from '../run/run-outcome.js';
 import { defined } from '../runtime-config.js';
@@ -59,7 +60,11 @@ export async function forkRun(
   const runId = options.runId ?? `run_${randomUUID()}`;
   const { model } = options.modifications ?? {};
   if (model !== undefined) environment.models.set(model.modelId, model);
-  const context = modified({ ...envelope.context, runId }, options.modifications ?? {});
+  const context = modified(
+    { ...envelope.context, runId },
+    options.modifications ?? {},
+    environment.clock.now(),
+  );
   const { messages, limits } = context;
   const label = {
     ...(options.tags === undefined ? {} : { tags: options.tags }),
@@ -69,14 +74,11 @@ export async function forkRun(
     runId,
     inputText: inputTextOf(messages),
     start: { input: { runId, messages, limits, context }, resumedFrom: envelope.id },
-    prepare: async ({ snapshot, persisted }) => {
+    prepare: async ({ snapshot, persisted, eventSeqs }) => {
       const place = { runId, stepNum: 0, parentId: envelope.id, forkOf: envelope.id };
-      const firstCheckpoint = buildEnvelope(place, snapshot, persisted, label);
-      return {
-        store,
-        record: await store.createRun({ runId, forkOf: envelope.id, messages, firstCheckpoint }),
-        created: true,
-      };
+      const firstCheckpoint = buildEnvelope(place, snapshot, persisted, label, environment.clock.now());
+      const fork = { runId, forkOf: envelope.id, messages, firstCheckpoint, reservedEventSeqs: eventSeqs };
+      return { store, record: await store.createRun(fork), created: true };
     },
     signal: signalOf(options.signal),
   });
@@ -85,7 +87,7 @@ export async function forkRun(
 }
 
 /** The checkpoint's context with the modifications applied, ready to start a new run from. */
-function modified(context: AgentRunContext, changes: ForkModifications): AgentRunContext {
+function modified(context: AgentRunContext, changes: ForkModifications, now: number): AgentRunContext {
   let messages: readonly Message[] = context.messages;
   if (changes.input !== undefined) messages = withInput(messages, changes.input);
   if (changes.messages !== undefined) {
@@ -111,7 +113,7 @@ function modified(context: AgentRunContext, changes: ForkModifications): AgentRu
     limits: { ...context.limits, ...defined(changes.limits ?? {}) },
     settings,
     // A fork is a new run: its own total deadline, and nothing left over from the point it left.
-    deadlines: totalMs === undefined ? {} : { total: Date.now() + totalMs },
+    deadlines: totalMs === undefined ? {} : { total: now + totalMs },
     pausedFrom: undefined,
     error: undefined,
     // A fork explores a branch; only the run that went first speaks for the session.

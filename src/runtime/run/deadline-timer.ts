@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock.js';
 import type { AgentRunSnapshot } from '../../machines/agent-run-machine.js';
 import type { RunDeadlines } from '../../machines/agent-run-types.js';
 import type { RunPhase } from '../../streaming/run-event.js';
@@ -16,12 +17,13 @@ export interface DeadlineTimer {
  * (`paused`, `waiting_input`) holds no timer but its total deadline.
  */
 export function createDeadlineTimer(
+  clock: Clock,
   onDue: (limit: keyof RunDeadlines, phase: RunPhase) => void,
 ): DeadlineTimer {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   let armed: string | undefined;
   const clear = () => {
-    clearTimeout(timer);
+    if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
     armed = undefined;
   };
@@ -44,12 +46,13 @@ export function createDeadlineTimer(
       if (due === undefined) return;
       const [limit, at] = due;
       armed = key;
-      timer = setTimeout(
+      timer = clock.setTimeout(
         () => {
+          timer = undefined;
           armed = undefined;
           onDue(limit, phase);
         },
-        Math.max(0, at - Date.now()),
+        Math.max(0, at - clock.now()),
       );
     },
     clear,

@@ -1,8 +1,124 @@
+import { waitFor } from 'xstate';
 import { z } from 'zod';
 import { AgentchartError } from '../../agentchart-error.js';
 import type { AgentRunActor } from '../../machines/agent-run-machine.js';
 import type { RequestAnswer } from '../../pending-request.js';
+import type { CheckpointMeta } from '../../persistence/checkpoint-envelope.js';
+import type { RunResult } from '../../run-result.js';
 import type { ToolRegistry } from '../../tools/tool-registry.js';
+import { type CheckpointLabel, persistWithoutContext } from '../checkpoints/checkpointer.js';
+import { parseQuery } from '../runtime-config.js';
+import type { RunHandle } from './run-handle.js';
+import type { RunLifecycle } from './run-lifecycle.js';
+
+/** Where a control goes: to the run's live actor here, to the run loaded again, or nowhere (ended). */
+type Target =
+  | { kind: 'here' }
+  | { kind: 'reloaded'; handle: RunHandle }
+  | { kind: 'ended'; result: RunResult };
+
+/** What the controls of a run need besides its lifecycle. */
+export interface RunControlsHost {
+  /** The tools of the run, for answers to its questions. */
+  registry: ToolRegistry;
+  /** Loads the run again from its store, once it has left this process (`RUNTIME_CLOSED` after close). */
+  reload(runId: string): Promise<RunHandle>;
+}
+
+/** The controls of a run's handle, each a function of where the run is (its lifecycle state). */
+export type RunControls = Pick<
+  RunHandle,
+  'checkpoint' | 'pause' | 'resume' | 'cancel' | 'respond' | 'approve' | 'reject' | 'unload'
+>;
+
+/** Creates the controls of a run (see {@link RunHandle}). */
+export function createRunControls(run: RunLifecycle, host: RunControlsHost): RunControls {
+  const { runId, actor } = run;
+  const ended = () =>
+    new AgentchartError({ code: 'RUN_ENDED', message: `Run '${runId}' has ended`, details: { runId } });
+
+  /** Where the run is now: a control waits out a start or a leave, then acts here or on the run loaded again. */
+  const target = async (): Promise<Target> => {
+    await run.started;
+    await run.settled();
+    const { state } = run;
+    switch (state.kind) {
+      case 'starting':
+      case 'live':
+      case 'leaving':
+        return { kind: 'here' };
+      case 'parked':
+      case 'detached':
+        return { kind: 'reloaded', handle: await host.reload(runId) };
+      case 'ended':
+        return { kind: 'ended', result: state.result };
+    }
+  };
+  /** Acts on the live actor here, forwards to the run loaded again, or refuses with `RUN_ENDED`. */
+  const control =
+    <Args extends unknown[], T>(
+      here: (...args: Args) => Promise<T> | T,
+      forward: (handle: RunHandle, ...args: Args) => Promise<T>,
+    ) =>
+    async (...args: Args): Promise<T> => {
+      const where = await target();
+      if (where.kind === 'reloaded') return forward(where.handle, ...args);
+      if (where.kind === 'ended' || actor.getSnapshot().status !== 'active') throw ended();
+      return here(...args);
+    };
+
+  return {
+    async checkpoint(label: CheckpointLabel = {}): Promise<CheckpointMeta> {
+      parseQuery('run.checkpoint', label);
+      await run.started;
+      const { state } = run;
+      const snapshot = actor.getSnapshot();
+      if (state.kind !== 'live' || snapshot.status !== 'active') {
+        throw new AgentchartError({
+          code: 'RUN_ENDED',
+          message: `Run '${runId}' is not live here (${state.kind}); it takes no more checkpoints`,
+          details: { runId },
+        });
+      }
+      return state.checkpointer.checkpoint(snapshot, persistWithoutContext(actor), label);
+    },
+    pause: control(
+      async () => {
+        actor.send({ type: 'PAUSE' });
+        await waitFor(actor, (snapshot) => snapshot.value === 'paused' || snapshot.status !== 'active');
+        const { state } = run;
+        if (state.kind === 'live') await state.checkpointer.flushed().catch(() => {});
+      },
+      (handle) => handle.pause(),
+    ),
+    resume: control(
+      () => actor.send({ type: 'RESUME' }),
+      (handle) => handle.resume(),
+    ),
+    async cancel(reason = 'cancelled') {
+      const where = await target();
+      if (where.kind === 'reloaded') return where.handle.cancel(reason);
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'CANCEL', reason });
+      return run.result;
+    },
+    respond: control(
+      (requestId: string, value: unknown) =>
+        sendAnswer(actor, host.registry, requestId, { kind: 'input', value }),
+      (handle, requestId, value) => handle.respond(requestId, value),
+    ),
+    approve: control(
+      (requestId: string) =>
+        sendAnswer(actor, host.registry, requestId, { kind: 'approval', approved: true }),
+      (handle, requestId) => handle.approve(requestId),
+    ),
+    reject: control(
+      (requestId: string, reason = 'rejected') =>
+        sendAnswer(actor, host.registry, requestId, { kind: 'approval', approved: false, reason }),
+      (handle, requestId, reason) => handle.reject(requestId, reason),
+    ),
+    unload: () => run.leave('unloaded'),
+  };
+}
 
 /**
  * Checks an answer against the run's pending request and sends it: `REQUEST_NOT_FOUND` for a

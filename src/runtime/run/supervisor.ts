@@ -1,8 +1,9 @@
-import { createActor, type InspectionEvent, type Observer } from 'xstate';
+import { assign, createActor, type InspectionEvent, type Observer } from 'xstate';
 import { createModelTurnLogic, type ModelTurnDependencies } from '../../actors/model-turn.js';
 import { createToolCallsLogic, type ToolCallsDependencies } from '../../actors/tool-calls.js';
+import type { Clock } from '../../clock.js';
 import type { AgentRunActor } from '../../machines/agent-run-machine.js';
-import { agentRunMachine } from '../../machines/agent-run-machine.js';
+import { agentRunMachine, withPhaseDeadline } from '../../machines/agent-run-machine.js';
 import type { AgentRunEmitted } from '../../machines/agent-run-types.js';
 import {
   type SupervisedRunInput,
@@ -15,6 +16,8 @@ export interface RunDependencies {
   modelTurn: ModelTurnDependencies;
   toolCalls: ToolCallsDependencies;
   notify(event: AgentRunEmitted): void;
+  /** The run's clock (its phase deadlines are set from it). */
+  clock: Clock;
   /** The run's actor, set when the supervisor creates it. */
   actor?: AgentRunActor;
 }
@@ -41,6 +44,10 @@ const runLogic = supervisedRunLogic(
     },
     actions: {
       notify: ({ context, system }, event) => dependenciesOf(system, context.runId).notify(event),
+      setPhaseDeadline: assign({
+        deadlines: ({ context, system }, params: { phase: 'plan' | 'act' }) =>
+          withPhaseDeadline(context, params.phase, dependenciesOf(system, context.runId).clock.now()),
+      }),
     },
   }),
   (self, input) => {
@@ -65,11 +72,13 @@ export interface Supervisor {
 
 /** Creates and starts the supervisor of a runtime; `inspect` sees it and every run under it. */
 export function createSupervisor(
+  clock: Clock,
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
 ): Supervisor {
   const machine = supervisorMachine.provide({ actors: { run: runLogic as never } });
   const actor = createActor(machine, {
     id: 'agentchart',
+    clock,
     ...(inspect === undefined ? {} : { inspect }),
   }).start();
   const registry = new Map<string, RunDependencies>();

@@ -1,0 +1,48 @@
+/**
+ * Where each record lives in an ordered key-value space (LevelDB, memory): every key of the store,
+ * in one place. Numbers are zero-padded so that byte order is numeric order.
+ */
+
+/** The last character a key holds: a range up to `prefix + end` covers every key with that prefix. */
+export const end = '\uffff';
+
+const pad = (value: number, width: number) => String(value).padStart(width, '0');
+
+/** The keys that start with `prefix`, as a range. */
+export const prefixRange = (prefix: string) => ({ gte: prefix, lt: prefix + end });
+
+export const keys = {
+  /** A run's record. */
+  run: (runId: string) => `run!${runId}`,
+  runs: 'run!',
+  /** The index of runs by status (empty values). */
+  runStatus: (status: string, runId: string) => `rstat!${status}!${runId}`,
+  runsWithStatus: (status: string) => `rstat!${status}!`,
+  /** A checkpoint's description, and its body (context without messages, and snapshot). */
+  checkpointMeta: (checkpointId: string) => `cmeta!${checkpointId}`,
+  checkpointBody: (checkpointId: string) => `cbody!${checkpointId}`,
+  /** A run's checkpoints by step (value: the checkpoint id). */
+  checkpointStep: (runId: string, stepNum: number) => `cseq!${runId}!${pad(stepNum, 12)}`,
+  checkpointSteps: (runId: string) => `cseq!${runId}!`,
+  /** Every checkpoint by the time it was saved (value: the checkpoint id). */
+  checkpointTime: (savedAt: string, checkpointId: string) => `ctime!${savedAt}!${checkpointId}`,
+  checkpointTimes: 'ctime!',
+  /** A run's log of message hashes, by position. */
+  messageLog: (runId: string, index: number) => `log!${runId}!${pad(index, 10)}`,
+  /** A message, by the SHA-256 of its JSON. */
+  blob: (hash: string) => `blob!${hash}`,
+  /** A run's journal of tool results, by tool-call id. */
+  toolResult: (runId: string, toolCallId: string) => `tool!${runId}!${toolCallId}`,
+  /** The runs started from checkpoints of a run (value: the checkpoint). */
+  fork: (parentRunId: string, runId: string) => `fork!${parentRunId}!${runId}`,
+  forks: (parentRunId: string) => `fork!${parentRunId}!`,
+  /** A session's record, its messages by position, and the runs that committed to it. */
+  session: (sessionId: string) => `sess!${sessionId}`,
+  sessionMessage: (sessionId: string, index: number) => `smsg!${sessionId}!${pad(index, 10)}`,
+  sessionMessages: (sessionId: string) => `smsg!${sessionId}!`,
+  sessionCommit: (sessionId: string, runId: string) => `scommit!${sessionId}!${runId}`,
+  /** A run's logged events by seq, and the log's head (count, next seq, seqs reserved). */
+  event: (runId: string, seq: number) => `ev!${runId}!${pad(seq, 12)}`,
+  events: (runId: string) => `ev!${runId}!`,
+  eventLogHead: (runId: string) => `evm!${runId}`,
+} as const;
