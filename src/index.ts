@@ -4,6 +4,7 @@ export {
   type AgentchartErrorOptions,
   ConcurrencyError,
 } from './agentchart-error.js';
+export { type Clock, systemClock } from './clock.js';
 export {
   type AgentRunActor,
   agentRunMachine,

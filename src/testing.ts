@@ -17,3 +17,4 @@ export {
   testEnvelope,
   testMessage,
 } from './testing/store-contract.js';
+export { createTestClock, type TestClock } from './testing/test-clock.js';

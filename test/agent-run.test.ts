@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createRuntime, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from 'xstate';
 import { adder, collect, ofType } from './helpers.js';
 
 describe('an agent run', () => {
@@ -198,8 +198,7 @@ describe('an agent run', () => {
         run.actor.send({ type: 'PAUSE' });
       }
     });
-    await sleep(30);
-    expect(run.actor.getSnapshot().value).toBe('paused');
+    await waitFor(run.actor, (snapshot) => snapshot.value === 'paused');
     expect(run.actor.getSnapshot().context.pausedFrom).toBe('plan');
     run.actor.send({ type: 'RESUME' });
     const result = await run.result;

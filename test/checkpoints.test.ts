@@ -1,12 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type CheckpointPolicy, type CheckpointStore, createRuntime, memoryStore } from 'agentchart';
 import { type Script, type ScriptedTurn, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
-import { adder, collect, ofType, runModuleScript } from './helpers.js';
+import { adder, collect, gate, nextEvent, ofType, runModuleScript } from './helpers.js';
 
 const script: ScriptedTurn[] = [
   {
@@ -118,10 +117,11 @@ describe('checkpoints', () => {
   });
 
   it('exports a checkpoint to a file that resumes in another runtime and store', async () => {
-    const first = setUp({ turns: [...script.slice(0, 2), { text: 'never', tokenDelayMs: 1000 }] });
+    const never = gate();
+    const first = setUp({ turns: [...script.slice(0, 2), { text: 'never', gate: never.promise }] });
     const run = first.runtime.start({ input: 'Add', runId: 'travel' });
-    await waitFor(run.actor, (snapshot) => snapshot.context.turn === 2 && snapshot.value === 'plan');
-    await sleep(10);
+    // The third plan (turn 3) is checkpointed, and its model turn waits on a gate that never opens.
+    await nextEvent(run, (event) => event.type === 'checkpoint' && event.phase === 'plan', 3);
     const [head] = await first.runtime.checkpoints.list({ runId: 'travel', limit: 1 });
     const file = await first.runtime.checkpoints.export(head?.id ?? '', join(tempDir(), 'travel.json'));
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
@@ -159,13 +159,13 @@ describe('checkpoints', () => {
   });
 
   it('resumes from an envelope object, and as a new run when asked', async () => {
+    const never = gate();
     const { runtime } = setUp({
       turns: (request) =>
-        request.messages.length === 1 ? (script[0] as ScriptedTurn) : { text: 'done', tokenDelayMs: 1000 },
+        request.messages.length === 1 ? (script[0] as ScriptedTurn) : { text: 'done', gate: never.promise },
     });
     const run = runtime.start({ input: 'Add', runId: 'obj' });
-    await waitFor(run.actor, (snapshot) => snapshot.value === 'plan' && snapshot.context.turn === 1);
-    await sleep(10);
+    await nextEvent(run, (event) => event.type === 'checkpoint' && event.phase === 'plan', 2);
     const [head] = await runtime.checkpoints.list({ runId: 'obj', limit: 1 });
     const envelope = await runtime.checkpoints.get(head?.id ?? '');
     await expect(runtime.resume(envelope)).rejects.toMatchObject({ code: 'RUN_ACTIVE' });
@@ -202,12 +202,12 @@ describe('checkpoints', () => {
   });
 
   it('migrates an envelope of an older machine version with a registered migration', async () => {
+    const never = gate();
     const { runtime, store } = setUp({
-      turns: [script[0] as ScriptedTurn, { text: 'slow', tokenDelayMs: 1000 }],
+      turns: [script[0] as ScriptedTurn, { text: 'slow', gate: never.promise }],
     });
     const run = runtime.start({ input: 'Add', runId: 'old' });
-    await waitFor(run.actor, (snapshot) => snapshot.value === 'plan' && snapshot.context.turn === 1);
-    await sleep(10);
+    await nextEvent(run, (event) => event.type === 'checkpoint' && event.phase === 'plan', 2);
     const [head] = await runtime.checkpoints.list({ runId: 'old', limit: 1 });
     const current = await runtime.checkpoints.get(head?.id ?? '');
     await runtime.close();

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCancelToken, createRuntime, defineTool, memoryStore } from 'agentchart';
-import { type Script, scriptedModel } from 'agentchart/testing';
+import { createTestClock, type Script, scriptedModel, type TestClock } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { z } from 'zod';
-import { collect, ofType, sendTool } from './helpers.js';
+import { collect, gate, nextEvent, ofType, sendTool } from './helpers.js';
 
 /** A tool that takes `ms` to finish and counts its executions. */
 function slowTool(ms: number) {
@@ -20,6 +20,44 @@ function slowTool(ms: number) {
     },
   });
   return { tool, executions };
+}
+
+/** A tool that waits for the test: `started` opens when it runs, and it returns 42 once `finish` is opened. */
+function gatedTool() {
+  const executions: string[] = [];
+  const started = gate();
+  const finish = gate();
+  const tool = defineTool({
+    name: 'slow',
+    description: 'Takes as long as the test says',
+    input: z.object({ n: z.number() }),
+    execute: async ({ n }, { callId }) => {
+      executions.push(callId);
+      started.open();
+      await finish.promise;
+      return n * 2;
+    },
+  });
+  return { tool, executions, started, finish };
+}
+
+/** A tool that takes `ms` on the test clock (and honours its signal). */
+function clockedTool(clock: TestClock, ms: number) {
+  return defineTool({
+    name: 'slow',
+    description: 'Takes a while',
+    input: z.object({ n: z.number() }),
+    execute: async ({ n }, { signal }) => {
+      await new Promise<void>((resolve, reject) => {
+        const handle = clock.setTimeout(resolve, ms);
+        signal.addEventListener('abort', () => {
+          clock.clearTimeout(handle);
+          reject(signal.reason);
+        });
+      });
+      return n * 2;
+    },
+  });
 }
 
 const answerAfterTool: Script = (request) =>
@@ -55,24 +93,22 @@ describe('pause and resume', () => {
   });
 
   it('lets tool calls in flight finish and journals them while paused; they do not run again', async () => {
-    const slow = slowTool(60);
+    const gated = gatedTool();
     const runtime = createRuntime({
       model: scriptedModel(answerAfterTool),
-      tools: [slow.tool],
+      tools: [gated.tool],
       store: memoryStore(),
     });
     const run = runtime.start({ input: 'Compute', runId: 'p2' });
-    await waitFor(run.actor, (snapshot) => snapshot.value === 'act');
-    await sleep(10);
+    await gated.started.promise;
     await run.pause();
-    const results: unknown[] = [];
-    run.events$.subscribe((event) => event.type === 'tool-result' && results.push(event.output));
-    await sleep(100);
-    expect(results).toEqual([42]);
+    const result = nextEvent(run, (event) => event.type === 'tool-result');
+    gated.finish.open();
+    expect(await result).toMatchObject({ output: 42 });
     expect(run.actor.getSnapshot().value).toBe('paused');
     await run.resume();
     expect(await run.result).toMatchObject({ status: 'done', output: 'The answer is 42.' });
-    expect(slow.executions).toHaveLength(1);
+    expect(gated.executions).toHaveLength(1);
   });
 
   it('resumes a paused run in another runtime after a restart', async () => {
@@ -99,13 +135,15 @@ describe('cancel', () => {
     const token = createCancelToken();
     expect(token.cancelled).toBe(false);
     let toolSignal: AbortSignal | undefined;
+    const started = gate();
     const block = defineTool({
       name: 'block',
       description: 'Blocks',
       input: z.object({}),
       execute: async (_, { signal }) => {
         toolSignal = signal;
-        await sleep(10_000, undefined, { signal });
+        started.open();
+        await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
       },
     });
     const runtime = createRuntime({
@@ -114,8 +152,7 @@ describe('cancel', () => {
       store: memoryStore(),
     });
     const run = runtime.start({ input: 'Block', signal: token });
-    await waitFor(run.actor, (snapshot) => snapshot.value === 'act');
-    await sleep(10);
+    await started.promise;
     expect(token.cancel('first reason')).toBe(true);
     expect(token.cancel('second reason')).toBe(false);
     expect([token.cancelled, token.reason]).toEqual([true, 'first reason']);
@@ -144,24 +181,37 @@ describe('cancel', () => {
 });
 
 describe('timeouts', () => {
+  /** A model whose every turn streams slowly on the test clock. */
+  const slowOn = (clock: TestClock) =>
+    scriptedModel(() => ({ text: 'slow slow slow slow slow', tokenDelayMs: 40 }), { clock });
+
   it('times out the whole run, a model turn, and the tool calls of a turn, saying which', async () => {
-    const outcome = async (config: Parameters<typeof createRuntime>[0], timeoutMs?: number) => {
-      const runtime = createRuntime({ ...config, store: memoryStore() });
-      return (await runtime.start({ input: 'Go', ...(timeoutMs === undefined ? {} : { timeoutMs }) }).result)
-        .error;
+    const outcome = async (
+      config: Omit<Parameters<typeof createRuntime>[0], 'clock'>,
+      clock: TestClock,
+      timeoutMs?: number,
+    ) => {
+      const runtime = createRuntime({ ...config, clock, store: memoryStore() });
+      const run = runtime.start({ input: 'Go', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+      await clock.advance(1_000);
+      return (await run.result).error;
     };
-    const slowModel = scriptedModel(() => ({ text: 'slow slow slow slow slow', tokenDelayMs: 40 }));
-    expect(await outcome({ model: slowModel }, 60)).toMatchObject({
+    const total = createTestClock();
+    expect(await outcome({ model: slowOn(total) }, total, 60)).toMatchObject({
       errorClass: 'timeout',
       recoverable: true,
       details: { limit: 'total', phase: 'plan' },
     });
-    expect(await outcome({ model: slowModel, timeouts: { planMs: 50 } })).toMatchObject({
+    const plan = createTestClock();
+    expect(await outcome({ model: slowOn(plan), timeouts: { planMs: 50 } }, plan)).toMatchObject({
       details: { limit: 'plan', phase: 'plan' },
     });
-    const slow = slowTool(500);
+    const act = createTestClock();
     expect(
-      await outcome({ model: scriptedModel(answerAfterTool), tools: [slow.tool], timeouts: { actMs: 50 } }),
+      await outcome(
+        { model: scriptedModel(answerAfterTool), tools: [clockedTool(act, 500)], timeouts: { actMs: 50 } },
+        act,
+      ),
     ).toMatchObject({
       errorClass: 'timeout',
       details: { limit: 'act', phase: 'act' },
@@ -169,30 +219,34 @@ describe('timeouts', () => {
   });
 
   it('applies timeouts.toolMs to tools that set no timeout of their own', async () => {
-    const slow = slowTool(500);
+    const clock = createTestClock();
     const runtime = createRuntime({
       model: scriptedModel(answerAfterTool),
-      tools: [slow.tool],
+      tools: [clockedTool(clock, 500)],
       store: memoryStore(),
       timeouts: { toolMs: 30 },
+      clock,
     });
-    const events = await collect(runtime.start({ input: 'Go' }));
-    expect(ofType(events, 'tool-error')).toMatchObject([
+    const events = collect(runtime.start({ input: 'Go' }));
+    await clock.advance(30);
+    expect(ofType(await events, 'tool-error')).toMatchObject([
       { code: 'TOOL_TIMEOUT', message: "Tool 'slow' timed out after 30 ms" },
     ]);
   });
 
   it('times out at once a run restored after its deadline, and continues it with a new one', async () => {
     const store = memoryStore();
-    const model = () => scriptedModel(() => ({ text: 'thinking it over', tokenDelayMs: 30 }));
-    const first = createRuntime({ model: model(), store });
+    const clock = createTestClock();
+    const text = 'thinking it over, '.repeat(4).trim();
+    const model = () => scriptedModel(() => ({ text, tokenDelayMs: 30 }), { clock });
+    const first = createRuntime({ model: model(), store, clock });
     const run = first.start({ input: 'Go', runId: 't3', timeoutMs: 200 });
-    await new Promise<void>((resolve) =>
-      run.events$.subscribe((event) => event.type === 'text-delta' && resolve()),
-    );
+    const delta = nextEvent(run, (event) => event.type === 'text-delta');
+    await clock.advance(30);
+    await delta;
     await first.close(); // the process goes down
-    await sleep(250);
-    const second = createRuntime({ model: model(), store });
+    await clock.advance(250); // and stays down past the deadline
+    const second = createRuntime({ model: model(), store, clock });
     const [recovered] = await second.recover();
     const timedOut = await recovered?.result;
     expect(timedOut).toMatchObject({
@@ -201,7 +255,8 @@ describe('timeouts', () => {
     });
     // A run that ran out of time continues with a new deadline.
     const again = await second.resume('t3', { timeoutMs: 5_000 });
-    expect(await again.result).toMatchObject({ status: 'done', output: 'thinking it over' });
+    await clock.advance(1_000);
+    expect(await again.result).toMatchObject({ status: 'done', output: text });
   });
 });
 

@@ -14,7 +14,7 @@ import { type Script, scriptedModel } from 'agentchart/testing';
 import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { collect, sendTool } from './helpers.js';
+import { collect, nextEvent, sendTool } from './helpers.js';
 
 const double = defineTool({
   name: 'double',
@@ -177,6 +177,10 @@ describe('the event log across a restart', () => {
     let store = await levelStore({ path });
     let runtime = createRuntime({ model: model(), tools: [send], store });
     const run = runtime.start({ input: 'Send it', runId: 'parked' });
+    const waitingCheckpoint = nextEvent(
+      run,
+      (event) => event.type === 'checkpoint' && event.phase === 'waiting_input',
+    );
     const before: RunEvent[] = [];
     const request = await new Promise<{ requestId: string }>((resolve) =>
       run.events$.subscribe((event) => {
@@ -184,15 +188,14 @@ describe('the event log across a restart', () => {
         if (event.type === 'input-request') resolve(event.request);
       }),
     );
-    // Let the checkpoint of the waiting state go out too.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The checkpoint of the waiting state goes out too.
+    await waitingCheckpoint;
     await runtime.close();
     await store.close();
 
     store = await levelStore({ path });
     runtime = createRuntime({ model: model(), tools: [send], store });
     const following = replay(runtime, 'parked', 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
     await runtime.approve('parked', request.requestId);
     const after = await following;
     const seqs = after.map((event) => event.seq);

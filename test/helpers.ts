@@ -10,6 +10,37 @@ export async function collect(run: RunHandle): Promise<RunEvent[]> {
   return events;
 }
 
+/** A promise and its resolver: a gate a test opens to decide a race. */
+export function gate<T = void>(): { promise: Promise<T>; open(value: T): void } {
+  let open: (value: T) => void = () => {};
+  const promise = new Promise<T>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** Resolves with the `count`th event of a run that matches (subscribe before it can happen). */
+export function nextEvent<T extends RunEvent>(
+  run: Pick<RunHandle, 'events$'>,
+  matches: (event: RunEvent) => event is T,
+  count?: number,
+): Promise<T>;
+export function nextEvent(
+  run: Pick<RunHandle, 'events$'>,
+  matches: (event: RunEvent) => boolean,
+  count?: number,
+): Promise<RunEvent>;
+export function nextEvent(run: Pick<RunHandle, 'events$'>, matches: (event: RunEvent) => boolean, count = 1) {
+  return new Promise<RunEvent>((resolve) => {
+    let seen = 0;
+    const subscription = run.events$.subscribe((event) => {
+      if (!matches(event) || ++seen < count) return;
+      resolve(event);
+      queueMicrotask(() => subscription.unsubscribe());
+    });
+  });
+}
+
 /** The events of one type. */
 export function ofType<T extends RunEvent['type']>(events: readonly RunEvent[], type: T): RunEventOf<T>[] {
   return events.filter((event): event is RunEventOf<T> => event.type === type);

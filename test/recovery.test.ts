@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type CheckpointStore,
   createRuntime,
@@ -10,25 +9,31 @@ import { type ScriptedTurn, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { z } from 'zod';
-import { collect, ofType } from './helpers.js';
+import { collect, gate, ofType } from './helpers.js';
 
-/** A store that delays and records every checkpoint write, and can be told to fail them. */
-function observedStore(delayMs: number) {
+/** A store that records every checkpoint write, can hold them behind a gate, and can be told to fail them. */
+function observedStore() {
   const inner = memoryStore();
-  const log: { at: number; what: string }[] = [];
+  const log: string[] = [];
   let failFrom = Number.POSITIVE_INFINITY;
   let writes = 0;
+  let held: Promise<void> = Promise.resolve();
   const store: CheckpointStore = {
     ...inner,
     async appendCheckpoint(envelope, expectedVersion) {
       if (++writes >= failFrom) throw new Error('disk full');
-      await sleep(delayMs);
+      await held;
       const record = await inner.appendCheckpoint(envelope, expectedVersion);
-      log.push({ at: performance.now(), what: `checkpoint ${envelope.phase}` });
+      log.push(`checkpoint ${envelope.phase}`);
       return record;
     },
   };
-  return { store, log, failFrom: (n: number) => (failFrom = n) };
+  const hold = () => {
+    const writesGate = gate();
+    held = writesGate.promise;
+    return writesGate;
+  };
+  return { store, log, hold, failFrom: (n: number) => (failFrom = n) };
 }
 
 describe('recovery', () => {
@@ -53,9 +58,14 @@ describe('recovery', () => {
         name: 'slow',
         description: 'Slow',
         input: z.object({}),
-        execute: async (_, { idempotencyKey }: ToolExecutionContext) => {
+        execute: async (_, { idempotencyKey, signal }: ToolExecutionContext) => {
           executions.push({ name: 'slow', key: idempotencyKey });
-          if (blockSlow) await blocked;
+          // Blocked until the process goes down (which aborts it), as a call in flight at a crash.
+          if (blockSlow)
+            await Promise.race([
+              blocked,
+              new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+            ]);
           return 'slow result';
         },
       }),
@@ -72,8 +82,8 @@ describe('recovery', () => {
     ];
     const first = createRuntime({ model: scriptedModel(turns), tools: tools(true), store });
     const run = first.start({ input: 'Work', runId: 'crashy' });
+    // The fast call's result is journaled before the statechart hears of it.
     await waitFor(run.actor, (snapshot) => snapshot.context.toolResults.length === 1);
-    await sleep(10);
     await first.close(); // the process goes down with the slow call in flight
     expect(await run.result).toMatchObject({ status: 'cancelled', error: { recoverable: true } });
     expect(await first.runs.get('crashy')).toMatchObject({ status: 'active' });
@@ -137,7 +147,7 @@ describe('recovery', () => {
 
   it('with sync durability, starts tool calls only after the checkpoints before them are written', async () => {
     const timeline = async (durability: 'sync' | 'async') => {
-      const { store, log } = observedStore(50);
+      const { store, log, hold } = observedStore();
       const model = scriptedModel([{ toolCalls: [{ name: 'note', input: {} }] }, { text: 'noted' }]);
       const wrapped = {
         ...model,
@@ -145,22 +155,37 @@ describe('recovery', () => {
           request: Parameters<typeof model.stream>[0],
           options: Parameters<typeof model.stream>[1],
         ) => {
-          log.push({ at: performance.now(), what: 'model called' });
+          log.push('model called');
           return model.stream(request, options);
         },
       };
+      const toolCalled = gate();
       const note = defineTool({
         name: 'note',
         description: 'Notes',
         input: z.object({}),
         execute: () => {
-          log.push({ at: performance.now(), what: 'tool called' });
+          log.push('tool called');
+          toolCalled.open();
           return 'ok';
         },
       });
       const runtime = createRuntime({ model: wrapped, tools: [note], store, checkpoint: { durability } });
-      await runtime.start({ input: 'hi' }).result;
-      return log.map((entry) => entry.what);
+      // Checkpoint writes wait on a gate from here on (the run's first one goes with its record).
+      const writes = hold();
+      const run = runtime.start({ input: 'hi' });
+      await waitFor(run.actor, (snapshot) => snapshot.value === 'act');
+      if (durability === 'sync') {
+        // The write before the call is held: the call waits for it.
+        for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+        expect(log).not.toContain('tool called');
+      } else {
+        // The write before the call is held, and the call goes ahead anyway.
+        await toolCalled.promise;
+      }
+      writes.open();
+      await run.result;
+      return log;
     };
     // Tool calls wait for the checkpoint before them; model turns (safe to request again) never wait.
     expect(await timeline('sync')).toEqual([
@@ -171,14 +196,19 @@ describe('recovery', () => {
       'checkpoint plan',
       'checkpoint done',
     ]);
-    expect(await timeline('async')).toEqual([
-      'model called',
-      'tool called',
-      'model called',
-      'checkpoint act',
-      'checkpoint plan',
-      'checkpoint done',
-    ]);
+    // Async: the call ran while the checkpoint before it was still held.
+    const async = await timeline('async');
+    expect(async.indexOf('tool called')).toBeLessThan(async.indexOf('checkpoint act'));
+    expect([...async].sort()).toEqual(
+      [
+        'model called',
+        'tool called',
+        'model called',
+        'checkpoint act',
+        'checkpoint plan',
+        'checkpoint done',
+      ].sort(),
+    );
   });
 
   it('fails a run whose checkpoint cannot be written with store_error, and goes on with the others', async () => {
@@ -189,7 +219,7 @@ describe('recovery', () => {
       execute: ({ a }) => a,
     });
     const runWithFailingWrite = async (failingWrite: number) => {
-      const { store, failFrom } = observedStore(0);
+      const { store, failFrom } = observedStore();
       failFrom(failingWrite);
       const model = scriptedModel([
         { toolCalls: [{ name: 'add', input: { a: 1 } }] },
@@ -219,16 +249,15 @@ describe('recovery', () => {
 
   it('recover() resumes paused runs too, and reports runs it cannot resume', async () => {
     const store = memoryStore();
+    const never = new Promise(() => {});
     const first = createRuntime({
-      model: scriptedModel(() => ({ text: 'slow', tokenDelayMs: 50 })),
+      model: scriptedModel(() => ({ text: 'slow', gate: never })),
       store,
       checkpoint: { policy: 'on-tool-call' },
     });
-    const paused = first.start({ input: 'Pause me', runId: 'paused-run' });
+    first.start({ input: 'Pause me', runId: 'paused-run' });
     await store.createRun({ runId: 'bare', forkOf: null, messages: [] });
-    await sleep(5);
-    paused.actor.send({ type: 'PAUSE' });
-    await sleep(20);
+    await first.pause('paused-run');
     await first.close();
 
     const reported: string[] = [];

@@ -12,7 +12,7 @@ import {
 import { levelStore } from 'agentchart/level';
 import { type Script, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
-import { sendTool } from './helpers.js';
+import { gate, sendTool } from './helpers.js';
 
 /** Answers with the number of user questions it has seen, and echoes the last one. */
 const counting: Script = (request) => {
@@ -86,9 +86,19 @@ describe.each(stores)('sessions on %s', (_, createStore) => {
 
   it("with onConflict: 'retry', runs the loser again on the new history", async () => {
     const store = await createStore();
-    const runtime = createRuntime({ model: scriptedModel(counting), store });
+    // 'two' answers only once 'one' has committed: 'one' wins the race, decided by the test.
+    const oneCommitted = gate();
+    const model = scriptedModel((request, index) => {
+      const turn = counting(request, index);
+      return turn.text?.endsWith(': two') && request.messages.length === 1
+        ? { ...turn, gate: oneCommitted.promise }
+        : turn;
+    });
+    const runtime = createRuntime({ model, store });
     const session = await runtime.session('retry');
     const runs = await Promise.all([session.run('one'), session.run('two', { onConflict: 'retry' })]);
+    await runs[0]?.committed;
+    oneCommitted.open();
     const [first, second] = await Promise.all(runs.map((run) => run.committed));
     expect(first?.attempts).toBe(1);
     expect(second?.attempts).toBe(2);

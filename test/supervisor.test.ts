@@ -13,8 +13,10 @@ describe('the supervisor', () => {
       runtime.start({ input: 'b', runId: 'run-b' }),
     ];
     const supervisor = runtime.supervisor;
-    expect(Object.keys(supervisor.getSnapshot().children).sort()).toEqual(['run-a', 'run-b']);
+    // Each run's system id is its run id (its actor id is a reused `run-N`).
+    expect(Object.values(supervisor.getSnapshot().children)).toHaveLength(2);
     expect(supervisor.system.get('run-a')).toBe(runs[0]?.actor);
+    expect(supervisor.system.get('run-b')).toBe(runs[1]?.actor);
     expect(Object.keys(supervisor.getSnapshot().context.runs).sort()).toEqual(['run-a', 'run-b']);
     await Promise.all(runs.map((run) => run.result));
     const { context } = supervisor.getSnapshot();
@@ -29,6 +31,24 @@ describe('the supervisor', () => {
     expect(supervisor.getSnapshot().children).toEqual({});
     await runtime.close();
     expect(supervisor.getSnapshot().status).toBe('stopped');
+  });
+
+  it('reuses the actor ids of runs that left, so a long-lived runtime does not grow', async () => {
+    // XState keeps what it worked out for each event type it saw; one child id per run would leave
+    // an `xstate.done.actor.<id>` behind for every run.
+    const runtime = createRuntime({
+      model: scriptedModel([{ text: 'hi' }, { text: 'hi' }, { text: 'hi' }]),
+      store: memoryStore(),
+    });
+    const ids: string[] = [];
+    for (const runId of ['one', 'two', 'three']) {
+      const run = runtime.start({ input: 'x', runId });
+      ids.push(run.actor.id);
+      await run.result;
+    }
+    expect(new Set(ids).size).toBe(1);
+    expect(runtime.supervisor.getSnapshot().context.freeChildIds).toEqual(ids.slice(0, 1));
+    await runtime.close();
   });
 
   it('stops a run at once, and spawns it again from its checkpoint', async () => {

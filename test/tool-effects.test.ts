@@ -50,6 +50,7 @@ function gatedTool() {
     execute: async ({ step }, { callId, signal }) => {
       log.push({ callId, what: 'start' });
       await new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return reject(new Error('aborted'));
         gates.push({ callId, open: resolve });
         signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
       }).catch((error: unknown) => {
@@ -282,7 +283,7 @@ describe('a tool call that returned is never run again, nor lost', () => {
             }
             await Promise.all(background);
             await live.close();
-            expect(repeatedAfterReturn(gated.log)).toEqual([]);
+            expect(repeatedAfterReturn(gated.log), JSON.stringify(gated.log)).toEqual([]);
             for (const runId of runIds) {
               const { status, messages } = await conversation(store, runId);
               expect(['done', 'cancelled']).toContain(status);
@@ -292,7 +293,13 @@ describe('a tool call that returned is never run again, nor lost', () => {
             await backing.close();
           },
         ),
-        { numRuns: kind.name === 'memory' ? 60 : 30 },
+        {
+          numRuns: Number(process.env.FC_RUNS ?? (kind.name === 'memory' ? 60 : 30)),
+          // A failure prints its seed and path: SEED=… FC_PATH=… replays it.
+          ...(process.env.SEED === undefined
+            ? {}
+            : { seed: Number(process.env.SEED), path: process.env.FC_PATH ?? '' }),
+        },
       );
     });
   }

@@ -21,8 +21,17 @@ export interface DepartedRun {
  * Only live runs are kept, so that its work per event does not grow with every run it ever had.
  */
 export interface SupervisorContext {
-  /** The live runs, by run id, with the time each was spawned (ms since the epoch). */
-  runs: Record<string, { spawnedAt: number }>;
+  /**
+   * The live runs, by run id, with the time each was spawned (ms since the epoch) and the id of
+   * its child actor (its system id is the run id).
+   */
+  runs: Record<string, { spawnedAt: number; childId: string }>;
+  /**
+   * Child ids free to be used again. XState keeps, per state node, what it worked out for each
+   * event type it saw, forever; a child id per run would make every run leave one
+   * `xstate.done.actor.<id>` behind. Reused ids keep those to the most runs live at once.
+   */
+  freeChildIds: string[];
   totals: { spawned: number; ended: number; stopped: number; crashed: number };
   /** The last 20 runs that left, newest first. */
   recent: DepartedRun[];
@@ -37,20 +46,26 @@ export type SupervisorEvent =
 
 const idOf = (eventType: string) => eventType.split('.').slice(3).join('.');
 
-/** The context with a run gone from the live runs, counted and remembered among the recent. */
+/** The run whose child actor has this id. */
+const runOfChild = (context: SupervisorContext, childId: string) =>
+  Object.entries(context.runs).find(([, run]) => run.childId === childId)?.[0];
+
+/** The context with a run gone from the live runs (its child id free), counted and remembered among the recent. */
 function depart(context: SupervisorContext, departed: DepartedRun): Partial<SupervisorContext> {
-  if (context.runs[departed.runId] === undefined) return {};
+  const leaving = context.runs[departed.runId];
+  if (leaving === undefined) return {};
   const { [departed.runId]: _, ...runs } = context.runs;
   return {
     runs,
+    freeChildIds: [...context.freeChildIds, leaving.childId],
     totals: { ...context.totals, [departed.status]: context.totals[departed.status] + 1 },
     recent: [departed, ...context.recent].slice(0, 20),
   };
 }
 
 /**
- * The supervisor: one per runtime, it owns the runtime's runs as child actors (id and system id:
- * the run id), so an inspector shows them as one tree. It spawns a run new or from a stored
+ * The supervisor: one per runtime, it owns the runtime's runs as child actors (system id: the run
+ * id; actor id: `run-N`, reused once a run has left), so an inspector shows them as one tree. It spawns a run new or from a stored
  * snapshot, stops it (for unloading or shutdown; it can be spawned again), and keeps a report of
  * each. A run that crashes is recorded; it takes neither the supervisor nor its siblings down.
  * The `run` actor is given with `provide()` by the runtime (see {@link supervisedRunLogic}).
@@ -65,28 +80,35 @@ export const supervisorMachine = setup({
   actions: {
     spawnRun: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RUN.SPAWN') return;
-      enqueue.spawnChild('run', { id: event.runId, systemId: event.runId, input: event.input });
+      const free = context.freeChildIds.at(-1);
+      const childId = free ?? `run-${context.totals.spawned + 1}`;
+      enqueue.spawnChild('run', { id: childId, systemId: event.runId, input: event.input });
       enqueue.assign({
-        runs: { ...context.runs, [event.runId]: { spawnedAt: Date.now() } },
+        runs: { ...context.runs, [event.runId]: { spawnedAt: Date.now(), childId } },
+        freeChildIds: free === undefined ? context.freeChildIds : context.freeChildIds.slice(0, -1),
         totals: { ...context.totals, spawned: context.totals.spawned + 1 },
       });
     }),
-    stopRun: enqueueActions(({ event, enqueue }) => {
+    stopRun: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RUN.STOP') return;
-      enqueue.stopChild(event.runId);
-      enqueue.assign(({ context }) =>
-        depart(context, { runId: event.runId, status: 'stopped', detail: event.reason }),
-      );
+      const run = context.runs[event.runId];
+      if (run === undefined) return;
+      enqueue.stopChild(run.childId);
+      enqueue.assign(depart(context, { runId: event.runId, status: 'stopped', detail: event.reason }));
     }),
     recordEnd: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'RUN.ENDED' || context.runs[event.runId] === undefined) return;
-      enqueue.stopChild(event.runId);
+      if (event.type !== 'RUN.ENDED') return;
+      const run = context.runs[event.runId];
+      if (run === undefined) return;
+      enqueue.stopChild(run.childId);
       enqueue.assign(depart(context, { runId: event.runId, status: 'ended', detail: event.status }));
     }),
     recordCrash: enqueueActions(({ context, event, enqueue }) => {
-      const runId = idOf(event.type);
+      const childId = idOf(event.type);
+      const runId = runOfChild(context, childId);
+      if (runId === undefined) return;
       const error = 'error' in event ? event.error : undefined;
-      enqueue.stopChild(runId);
+      enqueue.stopChild(childId);
       enqueue.assign(
         depart(context, {
           runId,
@@ -98,7 +120,12 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: { runs: {}, totals: { spawned: 0, ended: 0, stopped: 0, crashed: 0 }, recent: [] },
+  context: {
+    runs: {},
+    freeChildIds: [],
+    totals: { spawned: 0, ended: 0, stopped: 0, crashed: 0 },
+    recent: [],
+  },
   on: {
     'RUN.SPAWN': { actions: 'spawnRun' },
     'RUN.STOP': { actions: 'stopRun' },

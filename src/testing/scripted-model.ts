@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentchartError } from '../agentchart-error.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { ContentBlock } from '../model/message.js';
 import type { ModelClient, ModelRequest, ModelStreamPart, StopReason } from '../model/model-client.js';
 import { emptyUsage, type Usage } from '../model/usage.js';
@@ -17,6 +17,11 @@ export interface ScriptedTurn {
   error?: string | { errorClass: ErrorClass; message: string; recoverable?: boolean };
   /** Wait this long before each delta (and before the first), honouring the abort signal. */
   tokenDelayMs?: number;
+  /**
+   * Wait for this before streaming anything (honouring the abort signal): a gate a test opens, so
+   * that a race is decided by the test, not by timing.
+   */
+  gate?: PromiseLike<unknown>;
 }
 
 /** A script: a list of turns played in order, or a function of the request and the turn's index. */
@@ -40,8 +45,16 @@ export interface ScriptedModel extends ModelClient {
  * ]);
  * ```
  */
-export function scriptedModel(script: Script, options: { modelId?: string } = {}): ScriptedModel {
+export function scriptedModel(
+  script: Script,
+  options: {
+    modelId?: string;
+    /** The clock of `tokenDelayMs` (default the system's): a test clock makes the model stream as it advances. */
+    clock?: Clock;
+  } = {},
+): ScriptedModel {
   const requests: ModelRequest[] = [];
+  const clock = options.clock ?? systemClock;
   return {
     modelId: options.modelId ?? 'scripted',
     requests,
@@ -56,12 +69,36 @@ export function scriptedModel(script: Script, options: { modelId?: string } = {}
           details: { errorClass: 'model_error', recoverable: false },
         });
       }
+      const aborted = () => new AgentchartError({ code: 'ABORTED', message: 'The model turn was aborted' });
+      /** Waits for `until` (a gate, or the clock), or rejects at the abort. */
+      const wait = (until: (resolve: () => void) => () => void) =>
+        new Promise<void>((resolve, reject) => {
+          if (signal.aborted) return reject(aborted());
+          const onAbort = () => {
+            cancel();
+            reject(aborted());
+          };
+          const cancel = until(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          });
+          signal.addEventListener('abort', onAbort, { once: true });
+        });
       const pause = async () => {
-        if (turn.tokenDelayMs !== undefined && turn.tokenDelayMs > 0)
-          await sleep(turn.tokenDelayMs, undefined, { signal });
-        if (signal.aborted)
-          throw new AgentchartError({ code: 'ABORTED', message: 'The model turn was aborted' });
+        const delay = turn.tokenDelayMs ?? 0;
+        if (delay > 0)
+          await wait((resolve) => {
+            const handle = clock.setTimeout(resolve, delay);
+            return () => clock.clearTimeout(handle);
+          });
+        if (signal.aborted) throw aborted();
       };
+      const { gate } = turn;
+      if (gate !== undefined)
+        await wait((resolve) => {
+          void Promise.resolve(gate).then(resolve, resolve);
+          return () => {};
+        });
       const content: ContentBlock[] = [];
       if (turn.thinking !== undefined) {
         for (const piece of split(turn.thinking)) {

@@ -232,6 +232,43 @@ export function checkpointStoreContract(
       same(await store.getCheckpoint('r1@1'), undefined, 'deleted checkpoint');
       same((await store.getRun('r1'))?.headCheckpointId, 'r1@0', 'head moved back');
       same((await store.getCheckpoint('r1@0'))?.context.messages, messages.slice(0, 2), 'earlier checkpoint');
+      const record = await store.getRun('r1');
+      same([record?.stepNum, record?.messageCount], [0, 2], 'the head step and its messages');
+      // The run goes on from there, with a new step number: an id never names two contents.
+      const next = {
+        ...testEnvelope('r1', 2, [...messages.slice(0, 2), testMessage('four')]),
+        parentId: 'r1@0',
+      };
+      await store.appendCheckpoint(next, record?.version ?? -1);
+      same((await store.getCheckpoint('r1@2'))?.context.messages.at(-1), testMessage('four'), 'went on');
+      same(
+        await codeOf(
+          store.appendCheckpoint(testEnvelope('r1', 1, messages), (await store.getRun('r1'))?.version ?? -1),
+        ),
+        'CHECKPOINT_INVALID',
+        'a step number used before',
+      );
+    });
+
+    it('reserves event seqs that no other reservation or logged event ever gets', async () => {
+      const event = (seq: number) => ({
+        event: { type: 'phase' as const, phase: 'plan' as const, turn: 0, runId: 'r1', seq, at: 0 },
+      });
+      await store.createRun({ runId: 'r1', forkOf: null, messages: [], reservedEventSeqs: 10 });
+      const starts = await Promise.all(Array.from({ length: 20 }, () => store.reserveEventSeqs('r1', 5)));
+      const seqs = [
+        ...Array.from({ length: 10 }, (_, seq) => seq),
+        ...starts.flatMap((start) => [0, 1, 2, 3, 4].map((offset) => start + offset)),
+      ];
+      same(new Set(seqs).size, seqs.length, 'no seq reserved twice, even by racing reservations');
+      same(Math.min(...starts), 10, 'reservations start after those made with the run');
+      await store.appendEvents('r1', [event(500)], { maxEvents: 10 });
+      same(
+        (await store.reserveEventSeqs('r1', 1)) > 500,
+        true,
+        'a reservation starts past the logged events',
+      );
+      same(await store.reserveEventSeqs('other', 3), 0, 'a run with nothing reserved starts at 0');
     });
 
     it('starts a run from another run’s messages, sharing them', async () => {

@@ -13,6 +13,8 @@ export interface TestClock extends Clock {
 
 /**
  * Creates a {@link TestClock} starting at `start` (milliseconds since the epoch; default the real now).
+ * Time stands still until `advance`; a timer set for no delay (or a deadline already past) fires on
+ * its own, on the next turn of the event loop.
  *
  * @example
  * ```ts
@@ -32,6 +34,14 @@ export function createTestClock(start = Date.now()): TestClock {
     setTimeout(callback, ms) {
       const id = nextId++;
       timers.set(id, { at: now + Math.max(0, ms), callback });
+      // A timer that is due already fires on its own, as a real one would; the others wait for `advance`.
+      if (ms <= 0)
+        setImmediate(() => {
+          const timer = timers.get(id);
+          if (timer === undefined || timer.at > now) return;
+          timers.delete(id);
+          timer.callback();
+        });
       return id;
     },
     clearTimeout(handle) {

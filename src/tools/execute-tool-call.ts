@@ -37,30 +37,33 @@ export async function executeToolCall(
   }
   const controller = new AbortController();
   const abort = () => controller.abort(runSignal.reason);
-  runSignal.addEventListener('abort', abort, { once: true });
+  if (runSignal.aborted) abort();
+  else runSignal.addEventListener('abort', abort, { once: true });
   let timer: unknown;
   try {
-    const execution = Promise.resolve().then(() =>
-      tool.execute(parsed.data, {
+    // A run that was aborted before the call began never starts it.
+    const execution = Promise.resolve().then(() => {
+      if (controller.signal.aborted) throw controller.signal.reason;
+      return tool.execute(parsed.data, {
         signal: controller.signal,
         callId: call.toolCallId,
         idempotencyKey: call.toolCallId,
         runId,
-      }),
-    );
-    const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
-    const stop = new Promise<never>((_, reject) => {
-      if (timeoutMs !== undefined) {
-        const message = `Tool '${call.toolName}' timed out after ${timeoutMs} ms`;
-        timer = clock.setTimeout(() => {
-          const error = new AgentchartError({ code: 'TOOL_TIMEOUT', message, details: toolDetails(call) });
-          controller.abort(error);
-          reject(error);
-        }, timeoutMs);
-      }
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      });
     });
-    const output = await Promise.race([execution, stop]);
+    // Aborting the run asks the tool to stop; the call is over only when the tool settles (a tool
+    // that returns anyway has run, and its result counts). A timeout does not wait.
+    const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
+    const timedOut = new Promise<never>((_, reject) => {
+      if (timeoutMs === undefined) return;
+      const message = `Tool '${call.toolName}' timed out after ${timeoutMs} ms`;
+      timer = clock.setTimeout(() => {
+        const error = new AgentchartError({ code: 'TOOL_TIMEOUT', message, details: toolDetails(call) });
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    const output = await Promise.race([execution, timedOut]);
     return asJson(output, call);
   } catch (cause) {
     if (AgentchartError.isInstance(cause)) return { ok: false, error: cause };

@@ -1,4 +1,4 @@
-import { assign, createActor, type InspectionEvent, type Observer } from 'xstate';
+import { type AnyActorRef, assign, createActor, type InspectionEvent, type Observer } from 'xstate';
 import { createModelTurnLogic, type ModelTurnDependencies } from '../../actors/model-turn.js';
 import { createToolCallsLogic, type ToolCallsDependencies } from '../../actors/tool-calls.js';
 import type { Clock } from '../../clock.js';
@@ -70,16 +70,43 @@ export interface Supervisor {
   ended(runId: string, status: string): void;
 }
 
+type Inspect = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+
+/**
+ * The inspection events with each run named by its run id: a run's actor id is a reused `run-N`
+ * (see `SupervisorContext.freeChildIds`), and inspectors name an actor by its id.
+ */
+function namedByRunId(inspect: Inspect): (event: InspectionEvent) => void {
+  const next = typeof inspect === 'function' ? inspect : (event: InspectionEvent) => inspect.next?.(event);
+  const named = new WeakMap<object, AnyActorRef>();
+  const nameOf = <T extends object>(actorRef: T): T => {
+    // A run's actor is created with the supervisor's input (its system id is set only after).
+    const runId = (actorRef as { options?: { input?: Partial<SupervisedRunInput> } }).options?.input?.run
+      ?.runId;
+    if (runId === undefined) return actorRef;
+    let proxy = named.get(actorRef) as T | undefined;
+    if (proxy === undefined) {
+      proxy = new Proxy(actorRef, {
+        get(target, property) {
+          if (property === 'id') return runId;
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      named.set(actorRef, proxy as AnyActorRef);
+    }
+    return proxy;
+  };
+  return (event) => next({ ...event, actorRef: nameOf(event.actorRef) } as InspectionEvent);
+}
+
 /** Creates and starts the supervisor of a runtime; `inspect` sees it and every run under it. */
-export function createSupervisor(
-  clock: Clock,
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
-): Supervisor {
+export function createSupervisor(clock: Clock, inspect?: Inspect): Supervisor {
   const machine = supervisorMachine.provide({ actors: { run: runLogic as never } });
   const actor = createActor(machine, {
     id: 'agentchart',
     clock,
-    ...(inspect === undefined ? {} : { inspect }),
+    ...(inspect === undefined ? {} : { inspect: namedByRunId(inspect) }),
   }).start();
   const registry = new Map<string, RunDependencies>();
   registries.set(actor.system, registry);
