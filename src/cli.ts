@@ -9,11 +9,13 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AgentchartError, type AgentchartErrorCode } from './agentchart-error.js';
+import { messageOf } from './message-of.js';
 import type { ModelClient } from './model/model-client.js';
 import { levelStore } from './persistence/level-store.js';
 import type { RunResult } from './run-result.js';
-import { createRuntime, type Runtime } from './runtime/create-runtime.js';
+import { createRuntime } from './runtime/create-runtime.js';
 import type { RunHandle } from './runtime/run/run-handle.js';
+import type { Runtime } from './runtime/runtime.js';
 import type { RuntimeConfig } from './runtime/runtime-config.js';
 
 const usage = `Usage: agentchart [--store PATH] [--json] [--config FILE] COMMAND
@@ -419,7 +421,7 @@ export async function main(argv: string[], output?: Partial<Output>): Promise<nu
     return await command(runtime, positionals, values, io);
   } catch (error) {
     const code = AgentchartError.isInstance(error) ? error.code : undefined;
-    let message = error instanceof Error ? error.message : String(error);
+    let message = messageOf(error);
     if (code === 'STORE_LOCKED')
       message = `The store at ${storePath} is in use by another process (a running service?). Stop it, or point --store at a copy.`;
     if (code === 'STORE_NOT_FOUND')

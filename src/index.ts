@@ -78,7 +78,7 @@ export type {
 } from './runtime/checkpoints/checkpoint-policy.js';
 export type { CheckpointLabel } from './runtime/checkpoints/checkpointer.js';
 export type { CheckpointMigrations, ResumeSource } from './runtime/checkpoints/load-checkpoint.js';
-export { createRuntime, type Runtime } from './runtime/create-runtime.js';
+export { createRuntime } from './runtime/create-runtime.js';
 export type { ForkModifications, ForkOptions } from './runtime/history/fork-run.js';
 export type { ReplayReport } from './runtime/history/replay-run.js';
 export type { RunComparison, RunHistory, RunPoint, RunSide } from './runtime/history/run-history.js';
@@ -86,6 +86,7 @@ export { redactSecrets } from './runtime/inspector.js';
 export { type CancelToken, createCancelToken } from './runtime/run/cancel-token.js';
 export type { RunHandle } from './runtime/run/run-handle.js';
 export type { RunStatusInfo } from './runtime/run/run-status.js';
+export type { Runtime } from './runtime/runtime.js';
 export {
   defaultLimits,
   defaultStorePath,

@@ -1,4 +1,5 @@
 import { AgentchartError } from './agentchart-error.js';
+import { messageOf } from './message-of.js';
 
 /** Why a run did not succeed (or, in a `retry` event, why a model turn starts over). */
 export const errorClasses = [
@@ -58,7 +59,7 @@ export function toRunError(error: unknown, fallback: ErrorClass = 'internal'): R
       cause: describeCause(error),
     };
   }
-  return { errorClass: fallback, recoverable: false, message: String(error), details: {} };
+  return { errorClass: fallback, recoverable: false, message: messageOf(error), details: {} };
 }
 
 function describeCause(error: Error): { name: string; message: string; code?: string } {

@@ -295,6 +295,8 @@ describe('a tool call that returned is never run again, nor lost', () => {
         ),
         {
           numRuns: Number(process.env.FC_RUNS ?? (kind.name === 'memory' ? 60 : 30)),
+          // A sequence that hangs fails (with its counterexample) instead of holding the suite.
+          timeout: 20_000,
           // A failure prints its seed and path: SEED=… FC_PATH=… replays it.
           ...(process.env.SEED === undefined
             ? {}

@@ -1,4 +1,5 @@
 import { type AnyActorLogic, type AnyActorRef, enqueueActions, fromPromise, setup } from 'xstate';
+import { messageOf } from '../message-of.js';
 import type { AgentRunInput } from './agent-run-types.js';
 
 /** What the supervisor spawns a run with: a new run's input, or a stored snapshot to restore. */
@@ -113,7 +114,7 @@ export const supervisorMachine = setup({
         depart(context, {
           runId,
           status: 'crashed',
-          detail: error instanceof Error ? error.message : String(error),
+          detail: messageOf(error),
         }),
       );
     }),

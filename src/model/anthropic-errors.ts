@@ -1,4 +1,5 @@
 import { AgentchartError } from '../agentchart-error.js';
+import { messageOf } from '../message-of.js';
 import type { ErrorClass } from '../run-error.js';
 
 interface Classified {
@@ -63,8 +64,7 @@ export function classifyAnthropicError(error: unknown): AgentchartError {
         : { errorClass: 'model_error', recoverable: false }));
   const retryAfterMs = retryAfter(apiError?.headers);
   const apiMessage = (error as { apiMessage?: unknown } | undefined)?.apiMessage;
-  const message =
-    typeof apiMessage === 'string' ? apiMessage : error instanceof Error ? error.message : String(error);
+  const message = typeof apiMessage === 'string' ? apiMessage : messageOf(error);
   return new AgentchartError({
     code: 'MODEL_ERROR',
     message: `Anthropic API error (${classified.errorClass}${status === undefined ? '' : `, HTTP ${status}`}): ${message}`,

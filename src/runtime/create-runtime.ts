@@ -1,55 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Observable } from 'rxjs';
 import { AgentchartError, runNotFound } from '../agentchart-error.js';
-import type { AgentRunContext } from '../machines/agent-run-types.js';
 import type { Message } from '../model/message.js';
-import {
-  type CheckpointEnvelope,
-  type CheckpointMeta,
-  runOfCheckpoint,
-} from '../persistence/checkpoint-envelope.js';
-import type {
-  CheckpointQuery,
-  CheckpointStore,
-  RunQuery,
-  RunRecord,
-} from '../persistence/checkpoint-store.js';
+import { runOfCheckpoint } from '../persistence/checkpoint-envelope.js';
+import type { CheckpointStore } from '../persistence/checkpoint-store.js';
 import type { RunResult } from '../run-result.js';
-import {
-  commitSessionRun,
-  leftUnended,
-  openSession,
-  type Session,
-  type SessionCommitOutcome,
-  type SessionHost,
-  type SessionOptions,
-} from '../sessions/session.js';
+import { openSession, type SessionHost } from '../sessions/session.js';
+import { createSessionCommits } from '../sessions/session-commits.js';
 import { createEventLogRegistry, followRunEvents } from '../streaming/event-log.js';
-import type { RunEvent } from '../streaming/run-event.js';
 import { createToolRegistry } from '../tools/tool-registry.js';
 import { statusOf } from './checkpoints/checkpoint-policy.js';
 import { buildEnvelope } from './checkpoints/checkpointer.js';
 import type { ResumeSource } from './checkpoints/load-checkpoint.js';
 import { resumeRun } from './checkpoints/resume-run.js';
-import { type ForkModifications, type ForkOptions, forkRun } from './history/fork-run.js';
-import { type ReplayReport, replayRun } from './history/replay-run.js';
-import {
-  compareRuns,
-  historyOf,
-  pointOf,
-  type RunComparison,
-  type RunHistory,
-  type RunPoint,
-} from './history/run-history.js';
+import { type ForkOptions, forkRun } from './history/fork-run.js';
+import { replayRun } from './history/replay-run.js';
+import { compareRuns, historyOf, pointOf } from './history/run-history.js';
 import { webSocketInspection } from './inspector.js';
 import { signalOf } from './run/cancel-token.js';
 import { launchRun } from './run/launch-run.js';
 import type { RunEnvironment } from './run/run-environment.js';
 import type { RunHandle } from './run/run-handle.js';
 import type { RunStatusInfo } from './run/run-status.js';
-import { createSupervisor, type Supervisor } from './run/supervisor.js';
+import { createSupervisor } from './run/supervisor.js';
+import type { Runtime } from './runtime.js';
 import {
   defaultStorePath,
   defined,
@@ -62,92 +37,6 @@ import {
   resolveRuntimeConfig,
   type StartOptions,
 } from './runtime-config.js';
-
-/** Owns the runs of one process: starts, controls, resumes and recovers them, and reads their checkpoints. */
-export interface Runtime {
-  /** Starts a run. It begins once stored, on a later turn of the event loop: subscribing right after `start` misses nothing. */
-  start(options: StartOptions): RunHandle;
-  /**
-   * Continues a run. `from` is a run id (a paused run resumes; a stored run is loaded from its latest
-   * checkpoint), a checkpoint id, a path to an exported checkpoint, or an envelope object. The
-   * latest checkpoint of a run continues that run; an older one (or `options.runId`) starts a new
-   * run from it, so history is never overwritten. A run that ended on a budget or a timeout
-   * continues with the `limits` or `timeoutMs` given. Resolves once the run is live.
-   */
-  resume(from: ResumeSource, options?: ResumeOptions): Promise<RunHandle>;
-  /** Pauses a live run (see `RunHandle.pause`). */
-  pause(runId: string): Promise<void>;
-  /** Cancels a run, loading it if it is parked, and resolves with its result. */
-  cancel(runId: string, reason?: string): Promise<RunResult>;
-  /** Where a run is: live or stored, its status and phase, and what it waits on. */
-  status(runId: string): Promise<RunStatusInfo>;
-  /** Answers a question of a run, loading the run if it is parked (see `RunHandle.respond`). */
-  respond(runId: string, requestId: string, value: unknown): Promise<RunHandle>;
-  approve(runId: string, requestId: string): Promise<RunHandle>;
-  reject(runId: string, requestId: string, reason?: string): Promise<RunHandle>;
-  /**
-   * A conversation over many runs (one per user message), loaded from the store (a new one is
-   * empty): its history is bounded, and each run commits its messages with compare-and-set.
-   */
-  session(sessionId: string, options?: SessionOptions): Promise<Session>;
-  /**
-   * Resumes every stored run whose latest checkpoint is not terminal (after a crash or restart).
-   * With `unloadParked`, parked runs stay on disk until they are answered or resumed.
-   */
-  recover(options?: RecoverOptions): Promise<RunHandle[]>;
-  /**
-   * Starts a new run from a checkpoint, with modifications (system prompt, input, messages, model,
-   * limits, tools); the original is untouched and the fork records `forkOf`.
-   */
-  fork(checkpointId: string, options?: ForkOptions): Promise<RunHandle>;
-  /** Forks one checkpoint several ways at once; the branches run concurrently. */
-  forkMany(checkpointId: string, branches: readonly ForkModifications[]): Promise<RunHandle[]>;
-  /** A run's checkpoints in order (step, phase, messages, usage, summary) and its fork tree. */
-  history(runId: string): Promise<RunHistory>;
-  /** A read-only view of one checkpoint: messages, state, usage, pending requests. */
-  at(checkpointId: string): Promise<RunPoint>;
-  /** How two runs differ: common ancestor, divergence, answers, usage and cost, tool calls. */
-  compare(runIdA: string, runIdB: string): Promise<RunComparison>;
-  /**
-   * Drives the statechart again from a run's recorded model turns and tool results, calling
-   * neither the model nor any tool and writing nothing, and reports whether it reached the same
-   * states and answer (up to `untilStep`, a checkpoint's step, when given).
-   */
-  replay(runId: string, options?: { untilStep?: number }): Promise<ReplayReport>;
-  /**
-   * A run's events from `fromSeq` on (default 0): those in its event log, then the live ones, with
-   * no gap and no duplicate, for a client that reconnects after a disconnect or a restart. Token
-   * deltas from the log come coalesced per content block (a block the client had part of comes as
-   * the rest of its text). A parked run is followed until it is resumed or answered in this
-   * runtime. Completes after `run-end`; errors with `RUN_NOT_FOUND` for an unknown run.
-   */
-  events(runId: string, options?: { fromSeq?: number }): Observable<RunEvent>;
-  readonly checkpoints: {
-    /** Checkpoint descriptions, newest first unless `order: 'asc'`. */
-    list(query?: CheckpointQuery): Promise<CheckpointMeta[]>;
-    /** The whole checkpoint; `CHECKPOINT_NOT_FOUND` if there is none. */
-    get(checkpointId: string): Promise<CheckpointEnvelope>;
-    delete(checkpointId: string): Promise<boolean>;
-    /** Writes the checkpoint, self-contained, as JSON to `filePath` (resumable with `resume(filePath)`). */
-    export(checkpointId: string, filePath: string): Promise<string>;
-  };
-  /**
-   * The supervisor actor that owns the live runs as children (id and system id: the run id). Its
-   * context reports each run (`running`, `ended`, `stopped`, `crashed`); `RUN.STOP` stops one at
-   * once, as a crash would (it stays resumable).
-   */
-  readonly supervisor: Supervisor['actor'];
-  readonly runs: {
-    list(query?: RunQuery): Promise<RunRecord[]>;
-    get(runId: string): Promise<RunRecord | undefined>;
-  };
-  /**
-   * Stops the live runs once their checkpoints are written (they stay resumable: `recover()` in the
-   * next process continues them; their results say `cancelled`, reason `runtime closed`,
-   * `recoverable: true`), refuses new ones, and closes the store it opened.
-   */
-  close(): Promise<void>;
-}
 
 /**
  * Creates a runtime that runs agents as statecharts: each run plans (one model turn), acts (runs
@@ -193,7 +82,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     ),
     eventLogs: createEventLogRegistry({ store: () => store(), maxEvents: settings.maxLoggedEvents }),
     reload: (runId) => load(runId),
-    onEnded: (result, context) => commitIfSession(result, context),
+    onEnded: (result, context) => sessionCommits.commitIfSession(result, context),
   };
   const { loaded } = environment;
   let closed = false;
@@ -272,21 +161,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   }
 
   // Sessions: each run of a session commits its messages when it ends; `session.run` waits on that.
-  const commitWaiters = new Map<
-    string,
-    { resolve(outcome: SessionCommitOutcome): void; reject(error: unknown): void }
-  >();
-  async function commitIfSession(result: RunResult, context: AgentRunContext): Promise<void> {
-    if (context.session === undefined) return;
-    const waiter = commitWaiters.get(result.runId);
-    commitWaiters.delete(result.runId);
-    try {
-      const outcome = await commitSessionRun(await store(), result, context);
-      waiter?.resolve(outcome);
-    } catch (error) {
-      waiter?.reject(error);
-    }
-  }
+  const sessionCommits = createSessionCommits(store);
   const sessionHost: SessionHost = {
     store,
     startSessionRun: ({ input, history, session, runId, signal, timeoutMs }) => {
@@ -294,17 +169,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       parseStartOptions({ input, ...(runId === undefined ? {} : { runId }) });
       return launchNew({ input, history, session, ...defined({ runId, signal, timeoutMs }) });
     },
-    commitOf: (run) =>
-      new Promise<SessionCommitOutcome>((resolve, reject) => {
-        const waiter = { resolve, reject };
-        commitWaiters.set(run.id, waiter);
-        // A run that ends commits before its result resolves; one still waiting then left unended.
-        void run.result.then((result) => {
-          if (commitWaiters.get(run.id) !== waiter) return;
-          commitWaiters.delete(run.id);
-          reject(leftUnended(result));
-        });
-      }),
+    commitOf: sessionCommits.commitOf,
   };
 
   /** The live handle of a run, loading it from its latest checkpoint if it is only stored. */
@@ -468,7 +333,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     await Promise.allSettled([...loading.values()]);
     // Live runs stop with their checkpoints written and stay resumable: the next process recovers them.
     const running = [...loaded.values()];
-    await Promise.all(running.map(({ lifecycle }) => lifecycle.leave('runtime closed')));
+    await Promise.all(running.map((run) => run.leave('runtime closed')));
     await Promise.all(running.map(({ handle }) => handle.result));
     // Tool calls of runs that ended (cancelled) still running: journaled when they return.
     await Promise.all([...environment.settling]);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Observable } from 'rxjs';
 import { AgentchartError } from '../agentchart-error.js';
+import { messageOf } from '../message-of.js';
 import type { RunEvent } from './run-event.js';
 
 /** Options of {@link toServerSentEvents} and {@link pipeServerSentEvents}. */
@@ -21,7 +22,7 @@ export function formatServerSentEvent(event: RunEvent): string {
 /** The error an event stream ended with, as a last SSE `error` event. */
 function formatError(error: unknown): string {
   const code = AgentchartError.isInstance(error) ? error.code : 'INTERNAL';
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return `event: error\ndata: ${JSON.stringify({ code, message })}\n\n`;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentchartError } from '../agentchart-error.js';
 import { type Clock, systemClock } from '../clock.js';
+import { messageOf } from '../message-of.js';
 import type { ToolCallBlock } from '../model/message.js';
 import type { ToolRegistry } from './tool-registry.js';
 
@@ -67,7 +68,7 @@ export async function executeToolCall(
     return asJson(output, call);
   } catch (cause) {
     if (AgentchartError.isInstance(cause)) return { ok: false, error: cause };
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     return failure('TOOL_FAILED', `Tool '${call.toolName}' failed: ${reason}`, call, cause);
   } finally {
     if (timer !== undefined) clock.clearTimeout(timer);
@@ -105,7 +106,7 @@ function asJson(output: unknown, call: ToolCallBlock): ToolCallOutcome {
   try {
     return { ok: true, output: JSON.parse(JSON.stringify(output)) };
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     return failure(
       'TOOL_FAILED',
       `Tool '${call.toolName}' returned a value that is not JSON: ${reason}`,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AgentchartError } from '../../agentchart-error.js';
 import { agentRunMachineVersion } from '../../machines/agent-run-machine.js';
+import { messageOf } from '../../message-of.js';
 import {
   type CheckpointEnvelope,
   parseCheckpointEnvelope,
@@ -84,7 +85,7 @@ function migrate(
     if (step === undefined || typeof version !== 'number' || version > agentRunMachineVersion) {
       throw new AgentchartError({
         code: 'CHECKPOINT_VERSION_MISMATCH',
-        message: `The checkpoint ${source} was written by version ${String(version)} of the run statechart; this is version ${agentRunMachineVersion}, and no migration from ${String(version)} is registered`,
+        message: `The checkpoint ${source} was written by version ${messageOf(version)} of the run statechart; this is version ${agentRunMachineVersion}, and no migration from ${messageOf(version)} is registered`,
         details: { source, checkpointVersion: version, machineVersion: agentRunMachineVersion },
       });
     }
@@ -93,7 +94,7 @@ function migrate(
     if (next !== version + 1) {
       throw new AgentchartError({
         code: 'CHECKPOINT_VERSION_MISMATCH',
-        message: `The migration from version ${version} returned machine version ${String(next)}, not ${version + 1}`,
+        message: `The migration from version ${version} returned machine version ${messageOf(next)}, not ${version + 1}`,
         details: { source },
       });
     }

@@ -8,6 +8,7 @@ import type {
   ModelTurnOutput,
   ToolCallsInput,
 } from '../../machines/agent-run-types.js';
+import { messageOf } from '../../message-of.js';
 
 const inertMachine = agentRunMachine.provide({
   actors: {
@@ -32,7 +33,7 @@ export function assertRestorable(snapshot: Record<string, unknown>, input: Agent
     failure ??= error;
   }
   if (failure !== undefined) {
-    const reason = failure instanceof Error ? failure.message : String(failure);
+    const reason = messageOf(failure);
     throw new AgentchartError({
       code: 'CHECKPOINT_INVALID',
       message: `The checkpoint's snapshot cannot be restored: ${reason}`,

@@ -1,19 +1,27 @@
 import { toAsyncIterable } from '../../streaming/to-async-iterable.js';
 import { createRunControls } from './run-controls.js';
-import type { RunEnvironment } from './run-environment.js';
+import type { LoadedRun, RunEnvironment } from './run-environment.js';
 import type { RunHandle } from './run-handle.js';
-import { createRunLifecycle, type RunSpec } from './run-lifecycle.js';
+import { createRunLifecycle } from './run-lifecycle.js';
+import type { RunSpec } from './run-spec.js';
 
 /**
  * Launches a run in a runtime: its lifecycle (see `createRunLifecycle`) and the handle its caller
  * holds. Returns at once; `started` resolves once the run is in its store (or was refused: its
- * result then says why).
+ * result then says why). The runtime knows the run as loaded until it ends or leaves.
  */
 export function launchRun(
   environment: RunEnvironment,
   spec: RunSpec,
 ): { handle: RunHandle; started: Promise<void> } {
-  const lifecycle = createRunLifecycle(environment, spec);
+  let loaded: LoadedRun | undefined;
+  let finished = false;
+  // Forgotten the moment it ends or leaves: a control then loads it again.
+  const lifecycle = createRunLifecycle(environment, spec, () => {
+    finished = true;
+    if (loaded !== undefined && environment.loaded.get(spec.runId) === loaded)
+      environment.loaded.delete(spec.runId);
+  });
   const handle: RunHandle = {
     id: spec.runId,
     events$: lifecycle.events$,
@@ -22,6 +30,7 @@ export function launchRun(
     [Symbol.asyncIterator]: () => toAsyncIterable(lifecycle.events$)[Symbol.asyncIterator](),
     ...createRunControls(lifecycle, { registry: lifecycle.registry, reload: environment.reload }),
   };
-  environment.loaded.set(spec.runId, { handle, lifecycle });
+  loaded = { handle, leave: lifecycle.leave };
+  if (!finished) environment.loaded.set(spec.runId, loaded);
   return { handle, started: lifecycle.started };
 }

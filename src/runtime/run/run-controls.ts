@@ -48,8 +48,13 @@ export function createRunControls(run: RunLifecycle, host: RunControlsHost): Run
       case 'leaving':
         return { kind: 'here' };
       case 'parked':
-      case 'detached':
-        return { kind: 'reloaded', handle: await host.reload(runId) };
+      case 'detached': {
+        const handle = await host.reload(runId);
+        // The runtime forgets a run the moment it leaves: finding it again would forward forever.
+        if (handle.actor === actor)
+          throw new Error(`agentchart: run '${runId}' left, and was found again as it was`);
+        return { kind: 'reloaded', handle };
+      }
       case 'ended':
         return { kind: 'ended', result: state.result };
     }
@@ -98,7 +103,8 @@ export function createRunControls(run: RunLifecycle, host: RunControlsHost): Run
     async cancel(reason = 'cancelled') {
       const where = await target();
       if (where.kind === 'reloaded') return where.handle.cancel(reason);
-      if (actor.getSnapshot().status === 'active') actor.send({ type: 'CANCEL', reason });
+      if (where.kind === 'here' && actor.getSnapshot().status === 'active')
+        actor.send({ type: 'CANCEL', reason });
       return run.result;
     },
     respond: control(

@@ -8,13 +8,14 @@ import type { ToolRegistry } from '../../tools/tool-registry.js';
 import type { CheckpointDurability, CheckpointPolicy } from '../checkpoints/checkpoint-policy.js';
 import type { RuntimeTimeouts } from '../runtime-config.js';
 import type { RunHandle } from './run-handle.js';
-import type { RunLifecycle } from './run-lifecycle.js';
+import type { LeaveReason } from './run-spec.js';
 import type { Supervisor } from './supervisor.js';
 
-/** A run loaded in a runtime: the handle its caller holds, and its lifecycle. */
+/** A run loaded in a runtime: the handle its caller holds, and how the runtime makes it leave. */
 export interface LoadedRun {
   handle: RunHandle;
-  lifecycle: RunLifecycle;
+  /** Leaves this process without ending (see `RunLifecycle.leave`). */
+  leave(reason: LeaveReason): Promise<void>;
 }
 
 /** What every run of a runtime shares. */

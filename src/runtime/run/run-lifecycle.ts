@@ -2,9 +2,9 @@ import type { Observable } from 'rxjs';
 import { createToolLedger, type ToolLedger } from '../../actors/tool-ledger.js';
 import { AgentchartError } from '../../agentchart-error.js';
 import type { AgentRunActor, AgentRunSnapshot } from '../../machines/agent-run-machine.js';
-import type { AgentRunContext, AgentRunInput } from '../../machines/agent-run-types.js';
+import type { AgentRunContext } from '../../machines/agent-run-types.js';
 import { priceOf } from '../../model/prices.js';
-import type { CheckpointStore, RunRecord } from '../../persistence/checkpoint-store.js';
+import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
 import { storeFailure, toRunError } from '../../run-error.js';
 import type { RunResult } from '../../run-result.js';
 import type { RunEvent, RunPhase } from '../../streaming/run-event.js';
@@ -17,48 +17,7 @@ import type { RunEnvironment } from './run-environment.js';
 import { createRunEvents, eventSeqRange } from './run-events.js';
 import { failure, resultOf } from './run-outcome.js';
 import { runSettings } from './run-settings.js';
-
-/** The store's side of a run, ready before it starts. */
-export interface PreparedRun {
-  store: CheckpointStore;
-  /** The run's record, its first checkpoint written. */
-  record: RunRecord;
-  /** Whether this launch wrote that checkpoint (it is then announced as the run's first `checkpoint` event). */
-  created: boolean;
-}
-
-/** One run to launch: a fresh one (`input`) or a restored one (`snapshot`). */
-export interface RunSpec {
-  runId: string;
-  /** The text of the run's first user message. */
-  inputText: string;
-  /**
-   * A new run (`input`), a run continued from its context after it ended (`input.context`, with
-   * `resumedFrom`), or a restored one (`snapshot`).
-   */
-  start:
-    | { input: AgentRunInput; resumedFrom?: string }
-    | { input: AgentRunInput; snapshot: Record<string, unknown>; resumedFrom: string };
-  /**
-   * The store work to do before the run starts: creating its record with its first checkpoint (made
-   * from the actor's state before it starts), and with `eventSeqs` event seqs reserved from 0 when
-   * the run is new. A failure ends the run as data.
-   */
-  prepare: (initial: {
-    snapshot: AgentRunSnapshot;
-    persisted: Record<string, unknown>;
-    eventSeqs: number;
-  }) => Promise<PreparedRun>;
-  signal: AbortSignal | undefined;
-  /**
-   * The event seqs reserved for a run that continues under its id (`store.reserveEventSeqs`); a new
-   * run reserves its first ones with its record, from 0.
-   */
-  firstSeqs?: { start: number; count: number };
-}
-
-/** Why a run leaves this process without ending. */
-export type LeaveReason = 'unloaded' | 'runtime closed';
+import type { LeaveReason, PreparedRun, RunSpec } from './run-spec.js';
 
 /**
  * Where a run is, outside its statechart. Every control is a function of it.
@@ -116,7 +75,12 @@ const isParked = (snapshot: AgentRunSnapshot) =>
  * `prepare` has stored it. Throws `CHECKPOINT_INVALID` (before any store work) if XState cannot
  * restore the snapshot.
  */
-export function createRunLifecycle(environment: RunEnvironment, spec: RunSpec): RunLifecycle {
+export function createRunLifecycle(
+  environment: RunEnvironment,
+  spec: RunSpec,
+  /** Told, synchronously, the moment the run ends or has left: from then on, controls load it again. */
+  onFinished: () => void,
+): RunLifecycle {
   const { runId, signal } = spec;
   const { clock, supervisor } = environment;
   let state: RunLifecycleState = { kind: 'starting' };
@@ -248,10 +212,10 @@ export function createRunLifecycle(environment: RunEnvironment, spec: RunSpec): 
   ) => {
     if (state.kind === 'parked' || state.kind === 'detached' || state.kind === 'ended') return;
     state = next;
+    onFinished();
     deadlines.clear();
     runAbort.abort(new Error(`run ${outcome.status}`));
     signal?.removeEventListener('abort', cancelFromSignal);
-    if (environment.loaded.get(runId)?.lifecycle.actor === actor) environment.loaded.delete(runId);
     if (next.kind === 'ended' && !crashed) supervisor.ended(runId, outcome.status);
     unregister();
     // Calls still running (after a cancel) settle into the journal; the runtime waits for them before it closes.
