@@ -1,7 +1,13 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CheckpointPolicy, type CheckpointStore, createRuntime, memoryStore } from 'agentchart';
+import {
+  agentRunMachineVersion,
+  type CheckpointPolicy,
+  type CheckpointStore,
+  createRuntime,
+  memoryStore,
+} from 'agentchart';
 import { type Script, type ScriptedTurn, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
@@ -54,7 +60,7 @@ describe('checkpoints', () => {
       const envelope = await runtime.checkpoints.get(meta.id);
       expect(envelope.context.messages).toHaveLength(meta.messageCount);
       expect(envelope.snapshot.value).toBe(meta.phase);
-      expect(envelope.machine).toEqual({ id: 'agentRun', version: 1 });
+      expect(envelope.machine).toEqual({ id: 'agentRun', version: agentRunMachineVersion });
     }
     expect(await runtime.runs.get('every')).toMatchObject({
       status: 'done',
@@ -234,6 +240,29 @@ describe('checkpoints', () => {
       output: 'Migrated and finished.',
       usage: { turns: 2 },
     });
+  });
+
+  it('resumes a checkpoint of machine version 1 (invoked actors under generated ids) with the built-in migration', async () => {
+    const never = gate();
+    const { runtime, store } = setUp({
+      turns: [script[0] as ScriptedTurn, { text: 'slow', gate: never.promise }],
+    });
+    const run = runtime.start({ input: 'Add', runId: 'v1' });
+    await nextEvent(run, (event) => event.type === 'checkpoint' && event.phase === 'plan', 2);
+    const [head] = await runtime.checkpoints.list({ runId: 'v1', limit: 1 });
+    const current = await runtime.checkpoints.get(head?.id ?? '');
+    await runtime.close();
+    expect(Object.keys(current.snapshot.children)).toEqual(['modelTurn']);
+    const { modelTurn, ...others } = current.snapshot.children;
+    const versionOne = {
+      ...current,
+      machine: { id: 'agentRun', version: 1 },
+      snapshot: { ...current.snapshot, children: { ...others, '0.agentRun.plan': modelTurn } },
+    };
+    const later = createRuntime({ model: scriptedModel([{ text: 'Finished on version 2.' }]), store });
+    const resumed = await later.resume(versionOne, { runId: 'v1-migrated' });
+    expect(await resumed.result).toMatchObject({ status: 'done', output: 'Finished on version 2.' });
+    await later.close();
   });
 
   it('uses LevelDB in ./.agentchart when no store is given', async () => {

@@ -307,6 +307,49 @@ describe('budgets', () => {
     );
   });
 
+  it('makes no model call at all on a budget that is used up already', async () => {
+    for (const limits of [{ maxCostUsd: 0 }, { maxTotalTokens: 0 }]) {
+      const model = looping();
+      const runtime = createRuntime({ model, store: memoryStore(), limits, prices: priced });
+      const result = await runtime.start({ input: 'Loop' }).result;
+      expect(result).toMatchObject({
+        status: 'failed',
+        error: { errorClass: 'budget_exceeded', recoverable: true },
+      });
+      expect(model.requests).toHaveLength(0);
+    }
+  });
+
+  it('runs no tool call of the turn that went over a budget; resuming with raised limits runs them', async () => {
+    const slow = slowTool(1);
+    const model = looping();
+    const runtime = createRuntime({
+      model,
+      tools: [slow.tool],
+      store: memoryStore(),
+      limits: { maxCostUsd: 0.3 }, // 0.2 a turn: the second turn goes over
+      prices: priced,
+    });
+    const first = await runtime.start({ input: 'Loop', runId: 'b3' }).result;
+    expect(first).toMatchObject({
+      status: 'failed',
+      error: { errorClass: 'budget_exceeded', recoverable: true, details: { limit: 'maxCostUsd' } },
+      usage: { turns: 2 },
+    });
+    expect(first.usage.costUsd).toBeCloseTo(0.4, 10);
+    // The first turn's call ran; the second turn's did not, and waits in the checkpoint.
+    expect(slow.executions).toHaveLength(1);
+    const [end] = await runtime.checkpoints.list({ runId: 'b3', limit: 1 });
+    expect((await runtime.checkpoints.get(end?.id ?? '')).context.pendingToolCalls).toHaveLength(1);
+    // Resumed without raising the limit: it stops again at once, running nothing.
+    expect(await (await runtime.resume('b3')).result).toMatchObject({ status: 'failed' });
+    expect(slow.executions).toHaveLength(1);
+    expect(model.requests).toHaveLength(2);
+    const resumed = await runtime.resume('b3', { limits: { maxCostUsd: 10 } });
+    expect(await resumed.result).toMatchObject({ status: 'done', output: 'finally done' });
+    expect(slow.executions).toHaveLength(4);
+  });
+
   it('continues a run that ran out of budget when resumed with raised limits', async () => {
     const slow = slowTool(1);
     const runtime = createRuntime({

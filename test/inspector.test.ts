@@ -5,7 +5,7 @@ import { scriptedModel } from 'agentchart/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { adder } from './helpers.js';
+import { adder, nextEvent } from './helpers.js';
 
 interface InspectionMessage {
   type: string;
@@ -33,14 +33,18 @@ describe('the Stately inspector', () => {
     await connected;
 
     const add = adder();
-    const model = scriptedModel([{ toolCalls: [{ name: 'add', input: { a: 2, b: 2 } }] }, { text: '4' }]);
+    const secret = 'sk-ant-api03-abcdefghijklmnopqrstuv';
+    const model = scriptedModel([
+      { text: `Using ${secret} to add.`, toolCalls: [{ name: 'add', input: { a: 2, b: 2 } }] },
+      { text: '4' },
+    ]);
     const runtime = createRuntime({
       store: memoryStore(),
       model,
       tools: [add.tool],
       inspect: inspector.inspect,
     });
-    const run = runtime.start({ input: '2+2', runId: 'inspected' });
+    const run = runtime.start({ input: `2+2, my key is ${secret}`, runId: 'inspected' });
     await run.result;
 
     await vi.waitFor(() => {
@@ -83,11 +87,46 @@ describe('the Stately inspector', () => {
     const grandchildren = received.filter(
       (message) => message.type === '@xstate.actor' && message.parentId === root?.sessionId,
     );
-    expect(grandchildren.length).toBeGreaterThan(0);
+    // The invoked actors go by their names.
+    expect(new Set(grandchildren.map((message) => message.name))).toEqual(new Set(['modelTurn', 'toolCalls']));
+    // Secrets are redacted given the inspector's own observer, as with the 'ws://' shorthand.
+    const all = JSON.stringify(received);
+    expect(all).not.toContain(secret);
+    expect(all).toContain('[redacted]');
 
     inspector.stop();
     await runtime.close();
     await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('redacts secrets for an observer function too, in events, snapshots and what actors give', async () => {
+    const secret = 'sk-ant-api03-zyxwvutsrqponmlkjih';
+    const seen: string[] = [];
+    const actors = new Set<{ getSnapshot(): unknown }>();
+    const login = defineTool({
+      name: 'login',
+      description: 'Logs in',
+      input: z.object({ apiKey: z.string() }),
+      execute: () => `logged in with ${secret}`,
+    });
+    const runtime = createRuntime({
+      store: memoryStore(),
+      model: scriptedModel([{ toolCalls: [{ name: 'login', input: { apiKey: secret } }] }, { text: 'in' }]),
+      tools: [login],
+      inspect: (event) => {
+        actors.add(event.actorRef);
+        seen.push(JSON.stringify({ ...event, actorRef: undefined, sourceRef: undefined }));
+      },
+    });
+    const run = runtime.start({ input: 'log in', runId: 'observed' });
+    // What an actor gives when asked (its snapshot, its children's inputs), while it is still there.
+    await nextEvent(run, (event) => event.type === 'tool-result');
+    for (const actor of actors) seen.push(JSON.stringify(actor.getSnapshot()));
+    await run.result;
+    expect(seen.length).toBeGreaterThan(10);
+    expect(seen.join('\n')).not.toContain(secret);
+    expect(seen.join('\n')).toContain('[redacted]');
+    await runtime.close();
   });
 
   it("creates the WebSocket inspector itself from inspect: 'ws://...', deep enough, with secrets redacted", async () => {

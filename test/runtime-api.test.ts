@@ -1,6 +1,7 @@
 import { AgentchartError, createRuntime, type ModelClient, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
-import { describe, expect, it } from 'vitest';
+import { filter } from 'rxjs';
+import { describe, expect, it, vi } from 'vitest';
 
 const code = (expected: string) => expect.objectContaining({ name: 'AgentchartError', code: expected });
 
@@ -25,6 +26,66 @@ describe('runtime API misuse', () => {
     expect(() => runtime.start({ input: 'x', runId: 'has spaces' })).toThrowError(/runId/);
     expect(() => runtime.start({ input: 'x', signal: 'no' as never })).toThrowError(code('INVALID_ARGUMENT'));
     expect(() => runtime.start(undefined as never)).toThrowError(code('INVALID_ARGUMENT'));
+  });
+
+  it('refuses config and options that are wrong or unknown, naming the field', async () => {
+    const model = scriptedModel([]);
+    const named = (field: string) =>
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(field) });
+    expect(() => createRuntime({ model, tools: 'x' as never })).toThrowError(named('tools'));
+    expect(() => createRuntime({ model, tools: [{ name: 'half a tool' }] as never })).toThrowError(
+      named('tools'),
+    );
+    expect(() => createRuntime({ model, systemPromt: 'typo' } as never)).toThrowError(named('systemPromt'));
+    const runtime = createRuntime({ store: memoryStore(), model });
+    expect(() => runtime.start({ input: 'x', cancelToken: {} } as never)).toThrowError(named('cancelToken'));
+    await expect(runtime.resume('r', { cancelToken: {} } as never)).rejects.toMatchObject(
+      named('cancelToken'),
+    );
+    await expect(runtime.session(null as never)).rejects.toMatchObject(named('session id'));
+    await expect(runtime.session(42 as never)).rejects.toMatchObject(named('session id'));
+    await expect(runtime.session('s', { maxHistroy: 3 } as never)).rejects.toMatchObject(named('maxHistroy'));
+    const session = await runtime.session('s');
+    await expect(session.run('hi', { onConflcit: 'retry' } as never)).rejects.toMatchObject(
+      named('onConflcit'),
+    );
+    await runtime.close();
+  });
+
+  it('keeps going when a subscriber of the events throws: the run, the others and the process', async () => {
+    const warnings: unknown[] = [];
+    const warn = vi
+      .spyOn(console, 'warn')
+      .mockImplementation((...args) => void warnings.push(args.join(' ')));
+    try {
+      const runtime = createRuntime({
+        store: memoryStore(),
+        model: scriptedModel(() => ({ text: 'hello there' })),
+      });
+      const throwing = runtime.start({ input: 'a', runId: 'throwing' });
+      const other = runtime.start({ input: 'b', runId: 'other' });
+      throwing.events$.subscribe(() => {
+        throw new Error('subscriber bug');
+      });
+      throwing.events$.pipe(filter((event) => event.type === 'run-end')).subscribe({
+        next: () => {
+          throw new Error('piped subscriber bug');
+        },
+      });
+      runtime.events('other').subscribe(() => {
+        throw new Error('reader bug');
+      });
+      expect(await throwing.result).toMatchObject({ status: 'done', output: 'hello there' });
+      expect(await other.result).toMatchObject({ status: 'done' });
+      // RxJS rethrows a subscriber's error on a timer of 0 ms, set before this one: had it, it would have by now.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(warnings.join('\n')).toContain('subscriber bug');
+      expect(warnings.join('\n')).toContain('piped subscriber bug');
+      expect(warnings.join('\n')).toContain('reader bug');
+      await runtime.close();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('refuses a second run with an id in use: at once while active, as data once stored', async () => {

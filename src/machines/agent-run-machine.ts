@@ -21,7 +21,7 @@ import type {
   RunPhase,
   ToolCallsInput,
 } from './agent-run-types.js';
-import { budgetOverrun } from './budgets.js';
+import { budgetOverrun, overrunWith } from './budgets.js';
 
 /** The context a run starts with (or continues from, when `input.context` is given). */
 export function initialContext({
@@ -66,8 +66,12 @@ export function withPhaseDeadline(
   return { ...context.deadlines, [phase]: ms === undefined ? undefined : now + ms };
 }
 
-/** The statechart's version; a checkpoint records it, so that a snapshot of another version is refused. */
-export const agentRunMachineVersion = 1;
+/**
+ * The statechart's version; a checkpoint records it, so that a snapshot of another version is
+ * migrated or refused. Version 2 named its invoked actors `modelTurn` and `toolCalls` (version 1
+ * left XState's generated ids, `0.agentRun.plan` and `0.agentRun.act`).
+ */
+export const agentRunMachineVersion = 2;
 
 const notProvided = (name: string) => () => {
   throw new Error(`agentRunMachine: actor '${name}' must be provided with machine.provide()`);
@@ -110,7 +114,9 @@ export const agentRunMachine = setup({
     refused: ({ context }) => context.stopReason === 'refusal',
     cutOff: ({ context }) => context.stopReason === 'max_tokens',
     finished: ({ context }) => context.stopReason !== 'tool_use',
-    overBudget: ({ context }) => budgetOverrun(context) !== undefined,
+    overBudget: ({ context }) => budgetOverrun(context, 'over') !== undefined,
+    budgetUsedUp: ({ context }) => budgetOverrun(context, 'usedUp') !== undefined,
+    overBudgetWith: ({ context }, output: ModelTurnOutput) => overrunWith(context, output) !== undefined,
     pausedIn: ({ context }, params: { phase: Paused }) => context.pausedFrom === params.phase,
     requestsAnswered: ({ context }) => context.pendingRequests.length === 0,
     hasPendingRequests: ({ context }) => context.pendingRequests.length > 0,
@@ -221,11 +227,12 @@ export const agentRunMachine = setup({
     }),
     failOverBudget: assign({
       error: ({ context }) => {
-        const overrun = budgetOverrun(context);
+        const overrun = budgetOverrun(context, 'usedUp');
+        const pending = context.pendingToolCalls.length;
         const message =
           overrun?.limit === 'maxTurns'
             ? `The run used its ${overrun.max} model turns (limits.maxTurns) and the model wants another`
-            : `The run went over limits.${overrun?.limit}: ${overrun?.used} used, ${overrun?.max} allowed`;
+            : `The run ${overrun !== undefined && overrun.used > overrun.max ? 'went over' : 'used up'} limits.${overrun?.limit}: ${overrun?.used} used, ${overrun?.max} allowed${pending > 0 ? `; its ${pending} tool call(s) did not run, and run when it is resumed with raised limits` : ''}`;
         return {
           errorClass: 'budget_exceeded' as const,
           recoverable: true,
@@ -278,11 +285,14 @@ export const agentRunMachine = setup({
     TIMEOUT: { target: '.failed', actions: 'timeOut' },
   },
   states: {
-    // A new run plans; a run continued from a context (after a budget or a timeout) picks up where it was.
+    // A new run plans; a run continued from a context (after a budget or a timeout) picks up where it
+    // was, unless it is still over a budget; no model turn starts on a budget that is used up.
     start: {
       always: [
+        { guard: 'overBudget', target: 'failed', actions: 'failOverBudget' },
         { guard: 'hasPendingRequests', target: 'waiting_input' },
         { guard: 'hasPendingToolCalls', target: 'act' },
+        { guard: 'budgetUsedUp', target: 'failed', actions: 'failOverBudget' },
         { target: 'plan' },
       ],
     },
@@ -292,6 +302,7 @@ export const agentRunMachine = setup({
         { type: 'setPhaseDeadline', params: { phase: 'plan' } },
       ],
       invoke: {
+        id: 'modelTurn',
         src: 'modelTurn',
         input: ({ context }) => ({
           runId: context.runId,
@@ -299,6 +310,13 @@ export const agentRunMachine = setup({
           turn: context.turn + 1,
         }),
         onDone: [
+          // A turn that went over a budget ends the run: its tool calls stay pending, and run when
+          // the run is resumed with raised limits.
+          {
+            guard: { type: 'overBudgetWith', params: ({ event }) => event.output },
+            target: 'failed',
+            actions: [{ type: 'recordTurn', params: ({ event }) => event.output }, 'failOverBudget'],
+          },
           {
             guard: { type: 'needsHuman', params: ({ event }) => event.output },
             target: 'waiting_input',
@@ -327,6 +345,7 @@ export const agentRunMachine = setup({
         { type: 'setPhaseDeadline', params: { phase: 'act' } },
       ],
       invoke: {
+        id: 'toolCalls',
         src: 'toolCalls',
         input: ({ context }) => ({
           runId: context.runId,
@@ -362,7 +381,7 @@ export const agentRunMachine = setup({
           },
         },
         { guard: 'finished', target: 'done' },
-        { guard: 'overBudget', target: 'failed', actions: 'failOverBudget' },
+        { guard: 'budgetUsedUp', target: 'failed', actions: 'failOverBudget' },
         { target: 'plan' },
       ],
     },

@@ -9,6 +9,7 @@ import type { RunResult } from '../run-result.js';
 import { openSession, type SessionHost } from '../sessions/session.js';
 import { createSessionCommits } from '../sessions/session-commits.js';
 import { createEventLogRegistry, followRunEvents } from '../streaming/event-log.js';
+import { guarded } from '../streaming/guarded-observable.js';
 import { createToolRegistry } from '../tools/tool-registry.js';
 import { statusOf } from './checkpoints/checkpoint-policy.js';
 import { buildEnvelope } from './checkpoints/checkpointer.js';
@@ -367,7 +368,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
           message: `runtime.events needs a run id and a fromSeq that is a non-negative integer, got ${JSON.stringify({ runId, ...options })}`,
         });
       }
-      return followRunEvents(environment.eventLogs, runId, options.fromSeq ?? 0);
+      return guarded(followRunEvents(environment.eventLogs, runId, options.fromSeq ?? 0));
     },
     at: async (checkpointId) => pointOf(await checkpoints.get(checkpointId)),
     compare: async (runIdA, runIdB) => compareRuns(await store(), runIdA, runIdB),

@@ -38,8 +38,8 @@ export interface WebSocketInspection {
 
 /**
  * The Stately WebSocket inspector at `url` (what `createRuntime({ inspect: 'ws://...' })` makes):
- * deep enough for the whole statechart and a run's context, with secrets redacted from contexts
- * and events. Needs the optional package `@statelyai/inspect`; `INVALID_ARGUMENT` without it.
+ * deep enough for the whole statechart and a run's context. (The runtime redacts the secrets of
+ * every inspection event it gives an inspector, this one included.) Needs the optional package `@statelyai/inspect`; `INVALID_ARGUMENT` without it.
  * Events before the module has loaded are held and then sent.
  */
 export function webSocketInspection(url: string): WebSocketInspection {
@@ -58,9 +58,8 @@ export function webSocketInspection(url: string): WebSocketInspection {
     if (stopped) return;
     const created = createWebSocketInspector({
       url,
+      // Deep enough for the whole statechart and a run's context (the runtime redacts every event it gives).
       serializationDepthLimit: 64,
-      // Every inspection event (contexts, events, and the inputs in actors' snapshots) goes out redacted.
-      serialize: (event) => redactSecrets(event) as typeof event,
     });
     inspector = created;
     for (const event of held ?? []) created.inspect.next?.(event);

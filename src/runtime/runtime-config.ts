@@ -5,6 +5,7 @@ import { type Clock, systemClock } from '../clock.js';
 import type { RunLimits, RunTimeouts } from '../machines/agent-run-types.js';
 import type { ModelClient } from '../model/model-client.js';
 import { claudePrices, type ModelPrice, priceOf } from '../model/prices.js';
+import { parseOptions } from '../parse-options.js';
 import type { CheckpointStore } from '../persistence/checkpoint-store.js';
 import type { Tool } from '../tools/define-tool.js';
 import type {
@@ -132,11 +133,29 @@ const limitsShape = {
   maxTotalTokens: z.number().int().nonnegative().optional(),
   maxCostUsd: z.number().nonnegative().optional(),
 };
-const configSchema = z.object({
-  model: z.custom<ModelClient>(
-    (value) => typeof (value as ModelClient)?.stream === 'function',
-    'model must be a ModelClient',
-  ),
+const modelClient = z.custom<ModelClient>(
+  (value) =>
+    typeof (value as ModelClient)?.stream === 'function' &&
+    typeof (value as ModelClient)?.modelId === 'string',
+  'must be a ModelClient (a modelId and a stream function)',
+);
+// Unknown keys are refused: a misspelt option would otherwise be ignored.
+const configSchema = z.strictObject({
+  model: modelClient,
+  tools: z
+    .array(
+      z.custom<Tool>(
+        (value) =>
+          typeof (value as Tool)?.name === 'string' &&
+          typeof (value as Tool)?.execute === 'function' &&
+          typeof (value as Tool)?.spec === 'object',
+        'each tool must be made with defineTool()',
+      ),
+    )
+    .optional(),
+  systemPrompt: z.string().optional(),
+  models: z.array(modelClient).optional(),
+  telemetry: z.boolean().optional(),
   limits: z
     .strictObject({ ...limitsShape, maxConcurrentToolCalls: z.number().int().positive().optional() })
     .optional(),
@@ -206,13 +225,13 @@ const configSchema = z.object({
     )
     .optional(),
 });
-const startSchema = z.object({
+const startSchema = z.strictObject({
   input: z.string().min(1, 'input must be a non-empty string'),
   runId,
   signal: signalOrToken,
   timeoutMs: positiveMs,
 });
-const resumeSchema = z.object({
+const resumeSchema = z.strictObject({
   runId,
   signal: signalOrToken,
   limits: z.strictObject(limitsShape).optional(),
@@ -241,8 +260,7 @@ export function parseQuery<T>(kind: 'checkpoints.list' | 'runs.list' | 'run.chec
     'runs.list': runQuerySchema,
     'run.checkpoint': labelSchema,
   }[kind];
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw invalid(`${kind} options`, parsed.error);
+  parseOptions(`${kind} options`, schema as z.ZodType, value ?? {});
   return value;
 }
 
@@ -263,8 +281,7 @@ export interface RuntimeSettings {
 
 /** Validates a runtime config (`INVALID_ARGUMENT` naming every wrong field) and fills in the defaults. */
 export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
-  const parsed = configSchema.safeParse(config);
-  if (!parsed.success) throw invalid('createRuntime config', parsed.error);
+  parseOptions('createRuntime config', configSchema, config);
   const limits = { ...defaultLimits, ...defined(config.limits ?? {}) };
   const prices = { ...claudePrices, ...config.prices };
   if (limits.maxCostUsd !== undefined && priceOf(config.model.modelId, prices) === undefined) {
@@ -288,24 +305,14 @@ export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
 
 /** Validates the options of `runtime.start`. */
 export function parseStartOptions(options: StartOptions): StartOptions {
-  const parsed = startSchema.safeParse(options);
-  if (!parsed.success) throw invalid('runtime.start options', parsed.error);
+  parseOptions('runtime.start options', startSchema, options);
   return options;
 }
 
 /** Validates the options of `runtime.resume`. */
 export function parseResumeOptions(options: ResumeOptions): ResumeOptions {
-  const parsed = resumeSchema.safeParse(options);
-  if (!parsed.success) throw invalid('runtime.resume options', parsed.error);
+  parseOptions('runtime.resume options', resumeSchema, options);
   return options;
-}
-
-function invalid(what: string, error: z.ZodError): AgentchartError {
-  return new AgentchartError({
-    code: 'INVALID_ARGUMENT',
-    message: `Invalid ${what}:\n${z.prettifyError(error)}`,
-    details: { issues: error.issues.map(({ path, message }) => ({ path, message })) },
-  });
 }
 
 /** The object without its undefined fields (so that spreading it does not unset defaults). */

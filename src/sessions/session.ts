@@ -1,6 +1,9 @@
+import { z } from 'zod';
 import { AgentchartError, ConcurrencyError } from '../agentchart-error.js';
 import type { AgentRunContext } from '../machines/agent-run-types.js';
+import { messageOf } from '../message-of.js';
 import type { Message } from '../model/message.js';
+import { parseOptions } from '../parse-options.js';
 import type { CheckpointStore, SessionMessage } from '../persistence/checkpoint-store.js';
 import type { RunResult } from '../run-result.js';
 import type { CancelToken } from '../runtime/run/cancel-token.js';
@@ -85,6 +88,18 @@ export interface SessionHost {
 }
 
 const sessionId = /^[\w.:-]{1,128}$/;
+const positiveInteger = z.number().int().positive().optional();
+const sessionOptionsSchema = z.strictObject({
+  maxHistory: positiveInteger,
+  maxHistoryTokens: positiveInteger,
+});
+const sessionRunOptionsSchema = z.strictObject({
+  runId: z.string().optional(),
+  signal: z.unknown().optional(),
+  timeoutMs: z.number().positive().optional(),
+  onConflict: z.enum(['fail', 'retry']).optional(),
+  maxAttempts: positiveInteger,
+});
 
 /** Loads a session (a new one has version 0 and no history). */
 export async function openSession(
@@ -92,20 +107,14 @@ export async function openSession(
   id: string,
   options: SessionOptions = {},
 ): Promise<Session> {
-  if (!sessionId.test(id)) {
+  if (typeof id !== 'string' || !sessionId.test(id)) {
     throw new AgentchartError({
       code: 'INVALID_ARGUMENT',
-      message: `Session id '${id}' must be 1 to 128 letters, digits, or _ . : -`,
+      message: `A session id must be a string of 1 to 128 letters, digits, or _ . : -, got ${messageOf(id)}`,
+      details: { sessionId: id },
     });
   }
-  for (const [name, value] of Object.entries(options)) {
-    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-      throw new AgentchartError({
-        code: 'INVALID_ARGUMENT',
-        message: `session ${name} must be a positive integer, got ${value}`,
-      });
-    }
-  }
+  parseOptions('runtime.session options', sessionOptionsSchema, options ?? {});
   let version = 0;
   let messages: SessionMessage[] = [];
   let history: SessionMessage[] = [];
@@ -140,6 +149,7 @@ export async function openSession(
     },
     reload,
     async run(input, runOptions = {}) {
+      parseOptions('session.run options', sessionRunOptionsSchema, runOptions ?? {});
       const first = attempt(input, runOptions, runOptions.runId);
       const maxAttempts = runOptions.onConflict === 'retry' ? (runOptions.maxAttempts ?? 3) : 1;
       const committed = (async () => {

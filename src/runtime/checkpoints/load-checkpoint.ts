@@ -64,6 +64,26 @@ export async function loadCheckpoint(
   });
 }
 
+/**
+ * The migrations agentchart itself provides, by the version they upgrade from (a runtime's own
+ * `migrations` come first).
+ */
+export const builtInMigrations: CheckpointMigrations = {
+  // Version 2 names the invoked actors; a version-1 snapshot has them under XState's generated ids.
+  1: (envelope) => {
+    const snapshot = envelope.snapshot as { children?: Record<string, unknown> } | undefined;
+    const renamed: Record<string, string> = { '0.agentRun.plan': 'modelTurn', '0.agentRun.act': 'toolCalls' };
+    const children = Object.fromEntries(
+      Object.entries(snapshot?.children ?? {}).map(([id, child]) => [renamed[id] ?? id, child]),
+    );
+    return {
+      ...envelope,
+      machine: { ...(envelope.machine as object), version: 2 },
+      snapshot: { ...snapshot, children },
+    };
+  },
+};
+
 function isPath(value: string): boolean {
   return value.includes('/') || value.includes('\\') || value.endsWith('.json');
 }
@@ -81,7 +101,8 @@ function migrate(
   }
   if (validated !== undefined && machine.version === agentRunMachineVersion) return validated;
   for (let version = machine.version; version !== agentRunMachineVersion; ) {
-    const step = typeof version === 'number' ? migrations[version] : undefined;
+    const step =
+      typeof version === 'number' ? (migrations[version] ?? builtInMigrations[version]) : undefined;
     if (step === undefined || typeof version !== 'number' || version > agentRunMachineVersion) {
       throw new AgentchartError({
         code: 'CHECKPOINT_VERSION_MISMATCH',

@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
 import type { RunResult } from '../../run-result.js';
 import { createEventSeqs } from '../../streaming/event-seqs.js';
+import { guarded } from '../../streaming/guarded-observable.js';
 import type { RunEvent, RunEventBody } from '../../streaming/run-event.js';
 import { createRunEventStream } from '../../streaming/run-event-stream.js';
 import type { RunEnvironment } from './run-environment.js';
@@ -50,7 +51,8 @@ export function createRunEvents(environment: RunEnvironment, options: RunEventsO
   const log = environment.eventLogs.create(runId, store);
   stream.events$.subscribe((event) => log.record(event));
   return {
-    events$: stream.events$,
+    // A subscriber that throws cannot take the process (or this run, or another) down.
+    events$: guarded(stream.events$),
     emit(event) {
       if (environment.telemetry || event.type !== 'telemetry') stream.emit(event);
     },

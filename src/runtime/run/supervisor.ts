@@ -10,6 +10,7 @@ import {
   supervisedRunLogic,
   supervisorMachine,
 } from '../../machines/supervisor-machine.js';
+import { redactSecrets } from '../inspector.js';
 
 /** What the actors of one run need (its event sink, its journal, its signals), found by system and run id. */
 export interface RunDependencies {
@@ -73,31 +74,41 @@ export interface Supervisor {
 type Inspect = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 
 /**
- * The inspection events with each run named by its run id: a run's actor id is a reused `run-N`
- * (see `SupervisorContext.freeChildIds`), and inspectors name an actor by its id.
+ * What an inspector is given: every inspection event with its secrets redacted (its event, its
+ * snapshot, its action's parameters, and the snapshot its actor gives, as plain JSON copies; see
+ * `redactSecrets`), whichever way the inspector was given, and each run named by its run id (a
+ * run's actor id is a reused `run-N`, see `SupervisorContext.freeChildIds`; inspectors name an
+ * actor by its id).
  */
-function namedByRunId(inspect: Inspect): (event: InspectionEvent) => void {
+export function inspectionFor(inspect: Inspect): (event: InspectionEvent) => void {
   const next = typeof inspect === 'function' ? inspect : (event: InspectionEvent) => inspect.next?.(event);
-  const named = new WeakMap<object, AnyActorRef>();
-  const nameOf = <T extends object>(actorRef: T): T => {
+  const views = new WeakMap<object, object>();
+  const view = <T extends object>(actorRef: T): T => {
+    let proxy = views.get(actorRef) as T | undefined;
+    if (proxy !== undefined) return proxy;
     // A run's actor is created with the supervisor's input (its system id is set only after).
     const runId = (actorRef as { options?: { input?: Partial<SupervisedRunInput> } }).options?.input?.run
       ?.runId;
-    if (runId === undefined) return actorRef;
-    let proxy = named.get(actorRef) as T | undefined;
-    if (proxy === undefined) {
-      proxy = new Proxy(actorRef, {
-        get(target, property) {
-          if (property === 'id') return runId;
-          const value: unknown = Reflect.get(target, property, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
-      named.set(actorRef, proxy as AnyActorRef);
-    }
+    proxy = new Proxy(actorRef, {
+      get(target, property) {
+        if (property === 'id' && runId !== undefined) return runId;
+        const value: unknown = Reflect.get(target, property, target);
+        if (property === 'getSnapshot' && typeof value === 'function')
+          return () => redactSecrets(value.call(target));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    views.set(actorRef, proxy);
     return proxy;
   };
-  return (event) => next({ ...event, actorRef: nameOf(event.actorRef) } as InspectionEvent);
+  return (event) => {
+    const redacted: Record<string, unknown> = { ...event, actorRef: view(event.actorRef) };
+    if ('event' in event) redacted.event = redactSecrets(event.event);
+    if ('snapshot' in event) redacted.snapshot = redactSecrets(event.snapshot);
+    if ('action' in event) redacted.action = redactSecrets(event.action);
+    if ('sourceRef' in event && event.sourceRef !== undefined) redacted.sourceRef = view(event.sourceRef);
+    next(redacted as unknown as InspectionEvent);
+  };
 }
 
 /** Creates and starts the supervisor of a runtime; `inspect` sees it and every run under it. */
@@ -106,7 +117,7 @@ export function createSupervisor(clock: Clock, inspect?: Inspect): Supervisor {
   const actor = createActor(machine, {
     id: 'agentchart',
     clock,
-    ...(inspect === undefined ? {} : { inspect: namedByRunId(inspect) }),
+    ...(inspect === undefined ? {} : { inspect: inspectionFor(inspect) }),
   }).start();
   const registry = new Map<string, RunDependencies>();
   registries.set(actor.system, registry);
