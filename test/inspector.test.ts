@@ -88,7 +88,9 @@ describe('the Stately inspector', () => {
       (message) => message.type === '@xstate.actor' && message.parentId === root?.sessionId,
     );
     // The invoked actors go by their names.
-    expect(new Set(grandchildren.map((message) => message.name))).toEqual(new Set(['modelTurn', 'toolCalls']));
+    expect(new Set(grandchildren.map((message) => message.name))).toEqual(
+      new Set(['modelTurn', 'toolCalls']),
+    );
     // Secrets are redacted given the inspector's own observer, as with the 'ws://' shorthand.
     const all = JSON.stringify(received);
     expect(all).not.toContain(secret);

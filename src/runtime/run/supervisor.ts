@@ -1,4 +1,4 @@
-import { type AnyActorRef, assign, createActor, type InspectionEvent, type Observer } from 'xstate';
+import { assign, createActor, type InspectionEvent, type Observer } from 'xstate';
 import { createModelTurnLogic, type ModelTurnDependencies } from '../../actors/model-turn.js';
 import { createToolCallsLogic, type ToolCallsDependencies } from '../../actors/tool-calls.js';
 import type { Clock } from '../../clock.js';
