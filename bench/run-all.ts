@@ -13,7 +13,13 @@ const benches = readdirSync(new URL('.', import.meta.url))
 for (const file of benches) {
   execFileSync(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', '--conditions=source', new URL(file, import.meta.url).pathname],
+    [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      '--conditions=agentchart-source',
+      new URL(file, import.meta.url).pathname,
+    ],
     {
       stdio: 'inherit',
     },

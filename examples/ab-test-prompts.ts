@@ -3,7 +3,7 @@
  * different prompts, run them side by side, and compare them. Then look back at a run's history,
  * and replay it from its record without calling the model.
  *
- *   npx tsx --conditions=source examples/ab-test-prompts.ts
+ *   npx tsx --conditions=agentchart-source examples/ab-test-prompts.ts
  *
  * With ANTHROPIC_API_KEY set it talks to Claude; without it a scripted model answers differently
  * for each prompt.

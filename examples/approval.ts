@@ -3,7 +3,7 @@
  * needs approval. The process "goes down" while the run waits; a new runtime, on the same LevelDB
  * store, takes the approval later and the run finishes. Budgets and timeouts bound the run.
  *
- *   npx tsx --conditions=source examples/approval.ts
+ *   npx tsx --conditions=agentchart-source examples/approval.ts
  *
  * A scripted model stands in for Claude, so that the conversation is the same every time.
  */

@@ -3,7 +3,7 @@
  * requests that race on one session never lose a message, and the session is the same after a
  * restart.
  *
- *   npx tsx --conditions=source examples/chat-session.ts
+ *   npx tsx --conditions=agentchart-source examples/chat-session.ts
  *
  * With ANTHROPIC_API_KEY set it talks to Claude; without it a scripted model answers, counting the
  * questions it was shown.

@@ -1,7 +1,7 @@
 /**
  * Watch a run live in the Stately inspector.
  *
- *   npx tsx --conditions=source examples/inspect.ts
+ *   npx tsx --conditions=agentchart-source examples/inspect.ts
  *
  * then open http://localhost:8080 in a browser: it embeds https://stately.ai/inspect and relays the
  * run's statechart (its states, events and context) over a local WebSocket. The scripted model

@@ -3,7 +3,7 @@
  * with SIGKILL halfway through, and then recovers the run in this one. The tool calls that had
  * completed are not executed again; the run continues from its last checkpoint and finishes.
  *
- *   npx tsx --conditions=source examples/resume-after-crash.ts
+ *   npx tsx --conditions=agentchart-source examples/resume-after-crash.ts
  *
  * It uses a scripted model so that the crash lands at the same place every time.
  */

@@ -27,7 +27,7 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
       [
         '--import',
         tsx,
-        '--conditions=source',
+        '--conditions=agentchart-source',
         join(repo, 'src/cli.ts'),
         '--store',
         storePath,

@@ -11,7 +11,7 @@ const worker = join(import.meta.dirname, 'fixtures', 'control-worker.ts');
 async function inProcess(storePath: string, command: string): Promise<unknown> {
   const { stdout } = await run(
     process.execPath,
-    ['--import', 'tsx', '--conditions=source', worker, storePath, command],
+    ['--import', 'tsx', '--conditions=agentchart-source', worker, storePath, command],
     {
       timeout: 30_000,
     },

@@ -23,7 +23,7 @@ interface Worker {
 function startWorker(storePath: string, effects: string): Worker {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=source', worker, storePath, effects],
+    ['--import', 'tsx', '--conditions=agentchart-source', worker, storePath, effects],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -19,7 +19,7 @@ const cleanEnv = Object.fromEntries(
 
 /** Runs an example in a fresh working directory (so its LevelDB store starts empty and stays out of the repo). */
 function runExample(file: string, env: Record<string, string> = {}) {
-  return run(process.execPath, ['--import', tsx, '--conditions=source', join(repo, file)], {
+  return run(process.execPath, ['--import', tsx, '--conditions=agentchart-source', join(repo, file)], {
     cwd: mkdtempSync(join(tmpdir(), 'agentchart-example-')),
     env: { ...cleanEnv, ...env },
     timeout: 30_000,

@@ -83,7 +83,7 @@ export function runModuleScript(
   const preload = (options.preload ?? []).flatMap((module) => ['--import', module]);
   return promisify(execFile)(
     process.execPath,
-    [...preload, '--import', 'tsx', '--conditions=source', '--input-type=module', '-e', script],
+    [...preload, '--import', 'tsx', '--conditions=agentchart-source', '--input-type=module', '-e', script],
     { env: options.env ?? process.env, timeout: 30_000 },
   );
 }

@@ -67,7 +67,15 @@ function cli(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', tsx, '--conditions=source', join(repo, 'src/cli.ts'), '--store', storePath, ...args],
+      [
+        '--import',
+        tsx,
+        '--conditions=agentchart-source',
+        join(repo, 'src/cli.ts'),
+        '--store',
+        storePath,
+        ...args,
+      ],
       { timeout: 30_000 },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),

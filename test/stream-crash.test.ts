@@ -22,9 +22,13 @@ interface Service {
 }
 
 function startService(storePath: string): Service {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', fixture, storePath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=agentchart-source', fixture, storePath],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const url = new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (chunk) => {
