@@ -7,7 +7,8 @@
  *   npm run serve            # http://127.0.0.1:3000, LevelDB in ./.agentchart
  *   npm run inspect          # the same, plus the Stately inspector on http://localhost:8080
  *
- * PORT and AGENTCHART_STORE change the port and the store's folder. With ANTHROPIC_API_KEY set it
+ * PORT and AGENTCHART_STORE change the port and the store's folder; CORS_ORIGINS (a comma-separated
+ * list, or *) lets pages of other origins call it. With ANTHROPIC_API_KEY set it
  * talks to Claude; without it a scripted model streams its answers slowly, asks before sending an
  * email when the message says "email", and asks a question when it says "ask".
  *
@@ -20,13 +21,14 @@ import { pathToFileURL } from 'node:url';
 import {
   AgentchartError,
   type AgentchartErrorCode,
+  applyCors,
   askUser,
+  type CorsOptions,
   createRuntime,
   defineTool,
-  lastEventSeq,
   type ModelClient,
-  pipeServerSentEvents,
   type Runtime,
+  serveRunEvents,
 } from 'agentchart';
 import { levelStore } from 'agentchart/level';
 import { scriptedModel } from 'agentchart/testing';
@@ -113,6 +115,15 @@ class HttpError extends Error {
   }
 }
 
+/** A part of the path, percent-decoded; a bad encoding is the client's mistake (400), not ours. */
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError('INVALID_ARGUMENT', `The path part '${part}' is not validly percent-encoded`);
+  }
+}
+
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   response.end(JSON.stringify(body));
@@ -135,9 +146,21 @@ async function readJson<T>(request: IncomingMessage, schema: z.ZodType<T>): Prom
   return parsed.data;
 }
 
+/** What {@link createAgentService} takes. */
+export interface AgentServiceOptions {
+  /**
+   * Browsers of other origins that may call the service (and follow runs with `EventSource`).
+   * Without it, only same-origin pages (and non-browser clients) can.
+   */
+  cors?: CorsOptions;
+  /** The reconnection delay suggested to browsers following a run (SSE `retry:`); theirs by default (about 3 s). */
+  retryMs?: number;
+}
+
 /** The request handler of the service, over a runtime you own. */
 export function createAgentService(
   runtime: Runtime,
+  options: AgentServiceOptions = {},
 ): (request: IncomingMessage, response: ServerResponse) => void {
   const routes: [
     string,
@@ -149,6 +172,14 @@ export function createAgentService(
       /^\/runs$/,
       async (_, request, response) => {
         const { input, runId, timeoutMs } = await readJson(request, startBody);
+        // Refused here rather than accepted and failed: a run of this id is already stored.
+        if (runId !== undefined && (await runtime.runs.get(runId)) !== undefined) {
+          throw new AgentchartError({
+            code: 'DUPLICATE_RUN_ID',
+            message: `A run '${runId}' already exists in the store`,
+            details: { runId },
+          });
+        }
         const run = runtime.start({
           input,
           ...(runId === undefined ? {} : { runId }),
@@ -166,13 +197,16 @@ export function createAgentService(
       'GET',
       /^\/runs\/([^/]+)\/events$/,
       async ([runId = ''], request, response, url) => {
-        // A reconnecting EventSource sends Last-Event-ID; `?fromSeq=` does the same by hand.
+        // A reconnecting EventSource sends Last-Event-ID; `?fromSeq=` does the same by hand. An
+        // unknown run is a 404, and a finished run the client has all of a 204: both stop it.
         const query = url.searchParams.get('fromSeq');
         if (query !== null && !/^\d+$/.test(query))
           throw new HttpError('INVALID_ARGUMENT', 'fromSeq must be a non-negative integer');
-        const fromSeq = query === null ? lastEventSeq(request) + 1 : Number(query);
-        const events$ = runtime.events(runId, { fromSeq });
-        await pipeServerSentEvents(events$, response, { heartbeatMs: 10_000 });
+        await serveRunEvents(runtime, runId, request, response, {
+          heartbeatMs: 10_000,
+          ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
+          ...(query === null ? {} : { fromSeq: Number(query) }),
+        });
       },
     ],
     [
@@ -250,13 +284,14 @@ export function createAgentService(
   ];
 
   return (request, response) => {
+    if (options.cors !== undefined && applyCors(request, response, options.cors)) return;
     const url = new URL(request.url ?? '/', 'http://localhost');
     const handle = async () => {
       for (const [method, pattern, route] of routes) {
         const match = pattern.exec(url.pathname);
         if (match === null) continue;
         if (request.method !== method) continue;
-        return route(match.slice(1).map(decodeURIComponent), request, response, url);
+        return route(match.slice(1).map(decodePathPart), request, response, url);
       }
       throw new HttpError('NOT_FOUND', `No route ${request.method} ${url.pathname}`);
     };
@@ -281,6 +316,7 @@ export async function startService(options: {
   storePath: string;
   tokenDelayMs?: number;
   inspectorPort?: number;
+  cors?: CorsOptions;
 }) {
   let relay: { stop(): void } | undefined;
   if (options.inspectorPort !== undefined) {
@@ -297,7 +333,9 @@ export async function startService(options: {
       : { inspect: `ws://localhost:${options.inspectorPort}` as const }),
   });
   await runtime.recover();
-  const server: Server = createServer(createAgentService(runtime));
+  const server: Server = createServer(
+    createAgentService(runtime, options.cors === undefined ? {} : { cors: options.cors }),
+  );
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
@@ -319,6 +357,14 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     port: Number(process.env.PORT ?? 3000),
     storePath: process.env.AGENTCHART_STORE ?? '.agentchart',
     tokenDelayMs: Number(process.env.TOKEN_DELAY_MS ?? 20),
+    // CORS_ORIGINS=https://app.example.com,http://localhost:5173 (or *) lets those pages call the service.
+    ...(process.env.CORS_ORIGINS === undefined
+      ? {}
+      : {
+          cors: {
+            origins: process.env.CORS_ORIGINS === '*' ? ('*' as const) : process.env.CORS_ORIGINS.split(','),
+          },
+        }),
     ...(process.argv.includes('--inspect')
       ? { inspectorPort: Number(process.env.INSPECTOR_PORT ?? 8080) }
       : {}),

@@ -27,10 +27,10 @@ describe('toServerSentEvents', () => {
     await reader.cancel();
   });
 
-  it('ends with an error event carrying the code when the events fail', async () => {
+  it('ends with a run-error event (not EventSource’s own `error`) carrying the code when the events fail', async () => {
     const failing = throwError(() => new AgentchartError({ code: 'RUN_NOT_FOUND', message: 'No run' }));
     expect(await readAll(toServerSentEvents(failing))).toBe(
-      'event: error\ndata: {"code":"RUN_NOT_FOUND","message":"No run"}\n\n',
+      'event: run-error\ndata: {"code":"RUN_NOT_FOUND","message":"No run"}\n\n',
     );
   });
 

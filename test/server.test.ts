@@ -17,6 +17,7 @@ beforeAll(async () => {
     port: 0,
     storePath: mkdtempSync(join(tmpdir(), 'agentchart-server-')),
     tokenDelayMs: 5,
+    cors: { origins: ['http://allowed.example'] },
   });
 });
 afterAll(async () => {
@@ -212,9 +213,60 @@ describe('the example service', () => {
       status: 404,
       body: { error: { code: 'NOT_FOUND' } },
     });
+    // An unknown run is a 404 (an EventSource stops), not a stream that ends in an error event.
     const events = await fetch(`${service.url}/runs/nope/events`);
-    expect(await events.text()).toContain('event: error\ndata: {"code":"RUN_NOT_FOUND"');
+    expect(events.status).toBe(404);
+    expect(await events.json()).toMatchObject({ error: { code: 'RUN_NOT_FOUND' } });
     const badId = await fetch(`${service.url}/runs/x/events`, { headers: { 'last-event-id': 'abc' } });
     expect(badId.status).toBe(400);
+    // A bad percent-encoding in the path is the client's mistake.
+    expect(await call('GET', '/runs/%E0%A4%A/events')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'INVALID_ARGUMENT' } },
+    });
+  });
+
+  it('refuses a run id the store holds with 409 DUPLICATE_RUN_ID, starting nothing', async () => {
+    expect((await call('POST', '/runs', { input: 'first', runId: 'twice' })).status).toBe(201);
+    await follow('/runs/twice/events');
+    expect(await call('POST', '/runs', { input: 'second', runId: 'twice' })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'DUPLICATE_RUN_ID' } },
+    });
+    expect(lastField(await follow('/runs/twice/events'), 'result', 'output')).toContain('first');
+  });
+
+  it('answers 204 to a client that has every event of a run that ended, so EventSource stops', async () => {
+    await call('POST', '/runs', { input: 'Short', runId: 'over' });
+    const all = await follow('/runs/over/events');
+    const last = all.at(-1)?.id ?? 0;
+    const again = await fetch(`${service.url}/runs/over/events`, {
+      headers: { 'last-event-id': String(last) },
+    });
+    expect(again.status).toBe(204);
+    // One event short, it gets that event.
+    const rest = await follow('/runs/over/events', { lastEventId: last - 1 });
+    expect(rest.map((event) => event.event)).toEqual(['run-end']);
+  });
+
+  it('lets allowed origins in with CORS, preflight included, and no others', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${service.url}/runs`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+    const allowed = await preflight('http://allowed.example');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://allowed.example');
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('last-event-id');
+    expect((await preflight('http://evil.example')).status).toBe(403);
+    const get = await fetch(`${service.url}/runs/nope`, { headers: { origin: 'http://allowed.example' } });
+    expect(get.headers.get('access-control-allow-origin')).toBe('http://allowed.example');
+    const other = await fetch(`${service.url}/runs/nope`, { headers: { origin: 'http://evil.example' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

@@ -19,17 +19,20 @@ export function formatServerSentEvent(event: RunEvent): string {
   return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
-/** The error an event stream ended with, as a last SSE `error` event. */
+/**
+ * The error an event stream ended with, as a last SSE `run-error` event (not `error`: an
+ * `EventSource` fires its own `error` event on every disconnect).
+ */
 function formatError(error: unknown): string {
   const code = AgentchartError.isInstance(error) ? error.code : 'INTERNAL';
   const message = messageOf(error);
-  return `event: error\ndata: ${JSON.stringify({ code, message })}\n\n`;
+  return `event: run-error\ndata: ${JSON.stringify({ code, message })}\n\n`;
 }
 
 /**
  * Turns run events (a handle's `events$`, or `runtime.events(runId, { fromSeq })`) into a web
  * `ReadableStream` of Server-Sent Events, ready to be a `Response` body. Sends a heartbeat comment
- * while idle; closes after `run-end`; ends with an `error` event (`{ code, message }`) if the
+ * while idle; closes after `run-end`; ends with a `run-error` event (`{ code, message }`) if the
  * events fail. Cancelling the stream unsubscribes.
  *
  * @example
