@@ -5,8 +5,9 @@
  * 3 not found; 4 store locked by another process; 5 the run is not in a state for that; 6 the run
  * it drove failed or was cancelled.
  */
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AgentchartError, type AgentchartErrorCode } from './agentchart-error.js';
 import { messageOf } from './message-of.js';
@@ -447,6 +448,18 @@ export async function main(argv: string[], output?: Partial<Output>): Promise<nu
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main(process.argv.slice(2));
+/**
+ * True when node runs this file as its program: directly, or through a symlink (npm links a
+ * package's bin into `node_modules/.bin`, and `npx` runs that link), so both sides are real paths.
+ */
+function isProgram(): boolean {
+  const program = process.argv[1];
+  if (program === undefined) return false;
+  try {
+    return realpathSync(program) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
 }
+
+if (isProgram()) process.exitCode = await main(process.argv.slice(2));

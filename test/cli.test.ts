@@ -4,13 +4,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { createRuntime } from 'agentchart';
 import { levelStore } from 'agentchart/level';
 import { beforeAll, describe, expect, it } from 'vitest';
 import config from './fixtures/cli-config.js';
 
-const run = promisify(execFile);
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const dir = mkdtempSync(join(tmpdir(), 'agentchart-cli-'));
@@ -133,32 +131,6 @@ describe('the agentchart CLI', () => {
     expect((await cli('--json', 'runs', 'show', 'nope')).stdout).toContain('"code":"RUN_NOT_FOUND"');
     expect((await cli('--help')).stdout).toContain('Usage: agentchart');
   });
-
-  it('runs as the package bin: dist/cli.js, built as for publishing, with plain node', async () => {
-    // Build as `npm run build` does, so the bin that npm links is what runs here.
-    await run(
-      process.execPath,
-      [join(repo, 'node_modules/typescript/bin/tsc'), '-p', join(repo, 'tsconfig.build.json')],
-      {
-        cwd: repo,
-        timeout: 120_000,
-      },
-    );
-    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
-      bin: Record<string, string>;
-    };
-    const bin = join(repo, pkg.bin.agentchart ?? '');
-    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    const { stdout } = await run(
-      process.execPath,
-      [bin, '--store', storePath, '--json', 'runs', 'show', 'alpha'],
-      {
-        cwd: dir,
-        timeout: 30_000,
-      },
-    );
-    expect(JSON.parse(stdout)).toMatchObject({ runId: 'alpha', status: 'done' });
-  }, 150_000);
 
   it('says so when the store is locked by a running service', async () => {
     const store = await levelStore({ path: storePath });
