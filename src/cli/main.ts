@@ -1,0 +1,95 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AgentchartError, type AgentchartErrorCode } from '../agentchart-error.js';
+import { messageOf } from '../message-of.js';
+import { levelStore } from '../persistence/level-store.js';
+import { createRuntime } from '../runtime/create-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { findCommand } from './cli-commands.js';
+import { cliOptions } from './cli-options.js';
+import type { CliOutput } from './cli-output.js';
+import { defaultModel } from './default-model.js';
+import { loadConfig } from './load-config.js';
+import { UsageError } from './usage-error.js';
+import { usageText } from './usage-text.js';
+
+const exitCodes: Partial<Record<AgentchartErrorCode, number>> = {
+  INVALID_ARGUMENT: 2,
+  INPUT_INVALID: 2,
+  RUN_NOT_FOUND: 3,
+  CHECKPOINT_NOT_FOUND: 3,
+  REQUEST_NOT_FOUND: 3,
+  STORE_NOT_FOUND: 3,
+  STORE_LOCKED: 4,
+  RUN_ENDED: 5,
+  RUN_ACTIVE: 5,
+  CONCURRENCY: 5,
+  CHECKPOINT_INVALID: 5,
+  CHECKPOINT_CORRUPT: 5,
+  CHECKPOINT_VERSION_MISMATCH: 5,
+};
+
+/**
+ * Runs the CLI with `argv` (without node and the script); resolves with the exit code. Output goes
+ * to stdout and stderr unless `output` says where.
+ *
+ * @example
+ * ```ts
+ * const lines: string[] = [];
+ * const code = await main(['--store', './.agentchart', '--json', 'runs', 'ls'], { out: (line) => lines.push(line) });
+ * ```
+ */
+export async function main(argv: string[], output?: Partial<CliOutput>): Promise<number> {
+  const json = argv.includes('--json');
+  const io: CliOutput = {
+    json,
+    out: output?.out ?? ((text) => process.stdout.write(`${text}\n`)),
+    err: output?.err ?? ((text) => process.stderr.write(`${text}\n`)),
+  };
+  let runtime: Runtime | undefined;
+  let store: Awaited<ReturnType<typeof levelStore>> | undefined;
+  let storePath = resolve('.agentchart');
+  try {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: cliOptions });
+    if (values.help === true || positionals.length === 0) {
+      io.out(usageText);
+      return values.help === true ? 0 : 2;
+    }
+    if (values.store !== undefined) storePath = resolve(values.store);
+    const config = await loadConfig(values.config);
+    // A command never creates a store: a mistyped --store is an error, not a new empty store.
+    store = await levelStore({ path: storePath, create: false });
+    runtime = createRuntime({ ...config, model: config.model ?? (await defaultModel(io)), store });
+    const found = findCommand(positionals);
+    if (found === undefined)
+      throw new UsageError(`unknown command '${positionals.join(' ')}'\n\n${usageText}`);
+    const { command, operands } = found;
+    if (operands.length !== command.operands) throw new UsageError(`usage: agentchart ${command.usage}`);
+    return await command.run({ runtime, operands, options: values, output: io });
+  } catch (error) {
+    const code = AgentchartError.isInstance(error) ? error.code : undefined;
+    let message = messageOf(error);
+    if (code === 'STORE_LOCKED')
+      message = `The store at ${storePath} is in use by another process (a running service?). Stop it, or point --store at a copy.`;
+    if (code === 'STORE_NOT_FOUND')
+      message = `no store at ${storePath} (give --store the folder of an existing store)`;
+    const cause = (error as { cause?: unknown }).cause;
+    if (
+      (code === 'STORE_CORRUPT' || code === 'STORE_ERROR') &&
+      cause instanceof Error &&
+      !message.includes(cause.message)
+    )
+      message += ` (cause: ${cause.message})`;
+    const exit =
+      error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? 2
+        : (exitCodes[code as AgentchartErrorCode] ?? 1);
+    if (io.json)
+      io.out(JSON.stringify({ error: { code: code ?? (exit === 2 ? 'USAGE' : 'INTERNAL'), message } }));
+    else io.err(`agentchart: ${code === undefined ? '' : `${code}: `}${message}`);
+    return exit;
+  } finally {
+    await runtime?.close();
+    await store?.close();
+  }
+}
