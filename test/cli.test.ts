@@ -127,6 +127,12 @@ describe('the agentchart CLI', () => {
     const unknown = await cli('frobnicate');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    // Checked before the store is opened: a mistyped command says so even where there is no store.
+    const nowhere = join(dir, 'nowhere');
+    expect((await cli('--store', nowhere, 'frobnicate')).code).toBe(2);
+    expect((await cli('--store', nowhere, 'runs', 'show')).stderr).toContain(
+      'usage: agentchart runs show RUN',
+    );
     expect((await cli('checkpoints', 'ls', '--limit', 'x')).code).toBe(2);
     expect((await cli('--json', 'runs', 'show', 'nope')).stdout).toContain('"code":"RUN_NOT_FOUND"');
     expect((await cli('--help')).stdout).toContain('Usage: agentchart');

@@ -55,16 +55,17 @@ export async function main(argv: string[], output?: Partial<CliOutput>): Promise
       io.out(usageText);
       return values.help === true ? 0 : 2;
     }
-    if (values.store !== undefined) storePath = resolve(values.store);
-    const config = await loadConfig(values.config);
-    // A command never creates a store: a mistyped --store is an error, not a new empty store.
-    store = await levelStore({ path: storePath, create: false });
-    runtime = createRuntime({ ...config, model: config.model ?? (await defaultModel(io)), store });
+    // A mistyped command is a usage error, whether or not there is a store.
     const found = findCommand(positionals);
     if (found === undefined)
       throw new UsageError(`unknown command '${positionals.join(' ')}'\n\n${usageText}`);
     const { command, operands } = found;
     if (operands.length !== command.operands) throw new UsageError(`usage: agentchart ${command.usage}`);
+    if (values.store !== undefined) storePath = resolve(values.store);
+    const config = await loadConfig(values.config);
+    // A command never creates a store: a mistyped --store is an error, not a new empty store.
+    store = await levelStore({ path: storePath, create: false });
+    runtime = createRuntime({ ...config, model: config.model ?? (await defaultModel(io)), store });
     return await command.run({ runtime, operands, options: values, output: io });
   } catch (error) {
     const code = AgentchartError.isInstance(error) ? error.code : undefined;
