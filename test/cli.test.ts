@@ -40,12 +40,21 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
+/** Resolves once the wall clock has moved on (run records are stamped with it), without a timer. */
+async function nextMillisecond(): Promise<void> {
+  const start = Date.now();
+  while (Date.now() === start) await new Promise((resolve) => setImmediate(resolve));
+}
+
 let approvalId = '';
 beforeAll(async () => {
   const store = await levelStore({ path: storePath });
   const runtime = createRuntime({ ...config, model: config.model as never, store });
+  // Runs created in three different milliseconds: alpha, then gamma, then beta (not the order of their ids).
   await runtime.start({ input: 'hello', runId: 'alpha' }).result;
+  await nextMillisecond();
   await runtime.start({ input: 'hello', runId: 'gamma' }).result;
+  await nextMillisecond();
   const waiting = runtime.start({ input: 'send it', runId: 'beta' });
   approvalId = await new Promise<string>((resolve) =>
     waiting.events$.subscribe((event) => event.type === 'input-request' && resolve(event.request.requestId)),
@@ -65,6 +74,14 @@ describe('the agentchart CLI', () => {
       runId: string;
     }[];
     expect(json.map((run) => run.runId).sort()).toEqual(['alpha', 'gamma']);
+    // Newest first, and --limit keeps the newest.
+    const ids = async (...args: string[]) =>
+      (JSON.parse((await cli('--json', 'runs', 'ls', ...args)).stdout) as { runId: string }[]).map(
+        (run) => run.runId,
+      );
+    expect(await ids()).toEqual(['beta', 'gamma', 'alpha']);
+    expect(await ids('--limit', '2')).toEqual(['beta', 'gamma']);
+    expect(table.stdout.split('\n')[1]).toMatch(/^beta\s/);
     const shown = await cli('runs', 'show', 'beta');
     expect(shown.stdout).toContain(`waits on  approval ${approvalId}`);
   });
@@ -124,6 +141,16 @@ describe('the agentchart CLI', () => {
 
   it('says what is wrong, with exit codes that mean something', async () => {
     expect((await cli('runs', 'show', 'nope')).code).toBe(3);
+    const noRun = await cli('checkpoints', 'ls', '--run', 'nope');
+    expect([noRun.code, noRun.stderr]).toEqual([
+      3,
+      "agentchart: RUN_NOT_FOUND: No run 'nope' in the store\n",
+    ]);
+    const badStatus = await cli('runs', 'ls', '--status', 'finished');
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr).toContain(
+      "--status must be one of active, paused, waiting_input, done, failed, cancelled; got 'finished'",
+    );
     const unknown = await cli('frobnicate');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
