@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRuntime } from 'agentchart';
+import { createRuntime, type RunHandle } from 'agentchart';
 import { levelStore } from 'agentchart/level';
 import { beforeAll, describe, expect, it } from 'vitest';
 import config from './fixtures/cli-config.js';
@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'agentchart-cli-'));
 const storePath = join(dir, 'store');
 
 /** Runs the CLI (src/cli.ts, the bin's source) in a fresh process; resolves with its exit code and output. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('ANTHROPIC_')),
   );
@@ -29,8 +29,6 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
         join(repo, 'src/cli.ts'),
         '--store',
         storePath,
-        '--config',
-        join(repo, 'test/fixtures/cli-config.ts'),
         ...args,
       ],
       { cwd: dir, env, timeout: 30_000 },
@@ -40,30 +38,45 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
+/** The CLI with the runs' tools and model (`--config test/fixtures/cli-config.ts`). */
+const cli = (...args: string[]) => runCli(['--config', join(repo, 'test/fixtures/cli-config.ts'), ...args]);
+/** The CLI without `--config`: its runtime has none of the runs' tools. */
+const cliWithoutTools = (...args: string[]) => runCli(args);
+
 /** Resolves once the wall clock has moved on (run records are stamped with it), without a timer. */
 async function nextMillisecond(): Promise<void> {
   const start = Date.now();
   while (Date.now() === start) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The id of the first request a run waits on. */
+const requestOf = (run: RunHandle) =>
+  new Promise<string>((resolve) =>
+    run.events$.subscribe((event) => event.type === 'input-request' && resolve(event.request.requestId)),
+  );
+
 let approvalId = '';
+let deltaApprovalId = '';
+let epsilonQuestionId = '';
 beforeAll(async () => {
   const store = await levelStore({ path: storePath });
   const runtime = createRuntime({ ...config, model: config.model as never, store });
-  // Runs created in three different milliseconds: alpha, then gamma, then beta (not the order of their ids).
+  // Runs created in different milliseconds, in another order than their ids': alpha, gamma, beta, delta, epsilon.
   await runtime.start({ input: 'hello', runId: 'alpha' }).result;
   await nextMillisecond();
   await runtime.start({ input: 'hello', runId: 'gamma' }).result;
   await nextMillisecond();
-  const waiting = runtime.start({ input: 'send it', runId: 'beta' });
-  approvalId = await new Promise<string>((resolve) =>
-    waiting.events$.subscribe((event) => event.type === 'input-request' && resolve(event.request.requestId)),
-  );
+  approvalId = await requestOf(runtime.start({ input: 'send it', runId: 'beta' }));
+  await nextMillisecond();
+  deltaApprovalId = await requestOf(runtime.start({ input: 'send later', runId: 'delta' }));
+  await nextMillisecond();
+  epsilonQuestionId = await requestOf(runtime.start({ input: 'ask', runId: 'epsilon' }));
   await runtime.close();
   await store.close();
 });
 
-describe('the agentchart CLI', () => {
+// Each call starts a process that compiles the CLI with tsx (a second or two on a busy machine).
+describe('the agentchart CLI', { timeout: 60_000 }, () => {
   it('lists runs as a table and as JSON, and shows one', async () => {
     const table = await cli('runs', 'ls');
     expect(table.code).toBe(0);
@@ -79,9 +92,9 @@ describe('the agentchart CLI', () => {
       (JSON.parse((await cli('--json', 'runs', 'ls', ...args)).stdout) as { runId: string }[]).map(
         (run) => run.runId,
       );
-    expect(await ids()).toEqual(['beta', 'gamma', 'alpha']);
-    expect(await ids('--limit', '2')).toEqual(['beta', 'gamma']);
-    expect(table.stdout.split('\n')[1]).toMatch(/^beta\s/);
+    expect(await ids()).toEqual(['epsilon', 'delta', 'beta', 'gamma', 'alpha']);
+    expect(await ids('--limit', '2')).toEqual(['epsilon', 'delta']);
+    expect(table.stdout.split('\n')[1]).toMatch(/^epsilon\s/);
     const shown = await cli('runs', 'show', 'beta');
     expect(shown.stdout).toContain(`waits on  approval ${approvalId}`);
   });
@@ -137,6 +150,24 @@ describe('the agentchart CLI', () => {
     expect(answered.stderr).toContain('beta: done');
     const again = await cli('answer', 'beta', approvalId, 'approve');
     expect(again.code).toBe(3);
+  });
+
+  it("refuses to approve or answer without the run's tools (no --config), and the run keeps waiting", async () => {
+    const approved = await cliWithoutTools('answer', 'delta', deltaApprovalId, 'approve');
+    expect(approved.code).toBe(5);
+    expect(approved.stderr).toContain("agentchart: TOOL_NOT_FOUND: Request '");
+    expect(approved.stderr).toContain("is for tool 'send'");
+    expect(approved.stderr).toContain('--config');
+    expect((await cli('runs', 'show', 'delta')).stdout).toContain(`waits on  approval ${deltaApprovalId}`);
+    const answered = await cliWithoutTools('answer', 'epsilon', epsilonQuestionId, 'Ada');
+    expect(answered.code).toBe(5);
+    expect(answered.stderr).toContain("is for tool 'ask_user'");
+    // With its tools, the question is answered; a rejection runs nothing, so it needs no tool.
+    const withTools = await cli('answer', 'epsilon', epsilonQuestionId, 'Ada');
+    expect([withTools.code, withTools.stdout]).toEqual([0, 'Answer to "ask" (be brief).\n']);
+    const rejected = await cliWithoutTools('answer', 'delta', deltaApprovalId, 'reject');
+    expect(rejected.code).toBe(0);
+    expect(rejected.stderr).toContain('delta: done');
   });
 
   it('says what is wrong, with exit codes that mean something', async () => {

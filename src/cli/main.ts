@@ -23,6 +23,7 @@ const exitCodes: Partial<Record<AgentchartErrorCode, number>> = {
   STORE_LOCKED: 4,
   RUN_ENDED: 5,
   RUN_ACTIVE: 5,
+  TOOL_NOT_FOUND: 5,
   CONCURRENCY: 5,
   CHECKPOINT_INVALID: 5,
   CHECKPOINT_CORRUPT: 5,
@@ -74,6 +75,7 @@ export async function main(argv: string[], output?: Partial<CliOutput>): Promise
       message = `The store at ${storePath} is in use by another process (a running service?). Stop it, or point --store at a copy.`;
     if (code === 'STORE_NOT_FOUND')
       message = `no store at ${storePath} (give --store the folder of an existing store)`;
+    if (code === 'TOOL_NOT_FOUND') message += ' (pass --config FILE, a module whose tools include it)';
     const cause = (error as { cause?: unknown }).cause;
     if (
       (code === 'STORE_CORRUPT' || code === 'STORE_ERROR') &&
