@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +116,32 @@ describe('the agentchart CLI', { timeout: 60_000 }, () => {
       3,
       "agentchart: CHECKPOINT_NOT_FOUND: No checkpoint 'gamma@0' in the store\n",
     ]);
+  });
+
+  it('exports into a folder as ID.json, says when a folder is missing, and never leaves a partial file', async () => {
+    const exports = join(dir, 'exports');
+    mkdirSync(exports);
+    expect((await cli('checkpoints', 'export', 'alpha@1', exports)).code).toBe(0);
+    expect((await cli('checkpoints', 'export', 'alpha@0', `${exports}/`)).stdout).toBe(
+      `exported alpha@0 to ${join(exports, 'alpha@0.json')}\n`,
+    );
+    expect(readdirSync(exports).sort()).toEqual(['alpha@0.json', 'alpha@1.json']);
+    expect(JSON.parse(readFileSync(join(exports, 'alpha@1.json'), 'utf8'))).toMatchObject({ id: 'alpha@1' });
+
+    const missing = await cli('checkpoints', 'export', 'alpha@1', join(dir, 'missing', 'alpha.json'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`no folder '${join(dir, 'missing')}'`);
+    expect((await cli('checkpoints', 'export', 'alpha@1', `${join(dir, 'missing')}/`)).code).toBe(2);
+
+    // A target the rename cannot replace (a folder that holds a file): the export fails, and removes its partial file.
+    const blocked = join(dir, 'blocked');
+    mkdirSync(join(blocked, 'alpha@1.json'), { recursive: true });
+    writeFileSync(join(blocked, 'alpha@1.json', 'keep'), '');
+    const failed = await cli('checkpoints', 'export', 'alpha@1', blocked);
+    expect(failed.code).toBe(1);
+    expect(readdirSync(blocked)).toEqual(['alpha@1.json']);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 
   it('shows a history, forks a checkpoint with another prompt, and diffs the two runs', async () => {
