@@ -218,6 +218,14 @@ describe('the agentchart CLI', { timeout: 60_000 }, () => {
       'usage: agentchart runs show RUN',
     );
     expect((await cli('checkpoints', 'ls', '--limit', 'x')).code).toBe(2);
+    expect((await cli('runs', 'ls', '--limit')).code).toBe(2);
+    // A folder with files but no LevelDB store in it: damaged, a code of its own.
+    const damaged = join(dir, 'damaged');
+    mkdirSync(damaged);
+    writeFileSync(join(damaged, 'notes.txt'), 'not a store');
+    const corrupt = await cli('--store', damaged, 'runs', 'ls');
+    expect(corrupt.code).toBe(7);
+    expect(corrupt.stderr).toContain('agentchart: STORE_CORRUPT: ');
     expect((await cli('--json', 'runs', 'show', 'nope')).stdout).toContain('"code":"RUN_NOT_FOUND"');
     expect((await cli('--help')).stdout).toContain('Usage: agentchart');
   });

@@ -1,34 +1,16 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AgentchartError, type AgentchartErrorCode } from '../agentchart-error.js';
-import { messageOf } from '../message-of.js';
 import { levelStore } from '../persistence/level-store.js';
 import { createRuntime } from '../runtime/create-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { findCommand } from './cli-commands.js';
+import { cliErrorOf } from './cli-error.js';
 import { cliOptions } from './cli-options.js';
 import type { CliOutput } from './cli-output.js';
 import { defaultModel } from './default-model.js';
 import { loadConfig } from './load-config.js';
 import { UsageError } from './usage-error.js';
 import { usageText } from './usage-text.js';
-
-const exitCodes: Partial<Record<AgentchartErrorCode, number>> = {
-  INVALID_ARGUMENT: 2,
-  INPUT_INVALID: 2,
-  RUN_NOT_FOUND: 3,
-  CHECKPOINT_NOT_FOUND: 3,
-  REQUEST_NOT_FOUND: 3,
-  STORE_NOT_FOUND: 3,
-  STORE_LOCKED: 4,
-  RUN_ENDED: 5,
-  RUN_ACTIVE: 5,
-  TOOL_NOT_FOUND: 5,
-  CONCURRENCY: 5,
-  CHECKPOINT_INVALID: 5,
-  CHECKPOINT_CORRUPT: 5,
-  CHECKPOINT_VERSION_MISMATCH: 5,
-};
 
 /**
  * Runs the CLI with `argv` (without node and the script); resolves with the exit code. Output goes
@@ -69,28 +51,10 @@ export async function main(argv: string[], output?: Partial<CliOutput>): Promise
     runtime = createRuntime({ ...config, model: config.model ?? (await defaultModel(io)), store });
     return await command.run({ runtime, operands, options: values, output: io });
   } catch (error) {
-    const code = AgentchartError.isInstance(error) ? error.code : undefined;
-    let message = messageOf(error);
-    if (code === 'STORE_LOCKED')
-      message = `The store at ${storePath} is in use by another process (a running service?). Stop it, or point --store at a copy.`;
-    if (code === 'STORE_NOT_FOUND')
-      message = `no store at ${storePath} (give --store the folder of an existing store)`;
-    if (code === 'TOOL_NOT_FOUND') message += ' (pass --config FILE, a module whose tools include it)';
-    const cause = (error as { cause?: unknown }).cause;
-    if (
-      (code === 'STORE_CORRUPT' || code === 'STORE_ERROR') &&
-      cause instanceof Error &&
-      !message.includes(cause.message)
-    )
-      message += ` (cause: ${cause.message})`;
-    const exit =
-      error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-        ? 2
-        : (exitCodes[code as AgentchartErrorCode] ?? 1);
-    if (io.json)
-      io.out(JSON.stringify({ error: { code: code ?? (exit === 2 ? 'USAGE' : 'INTERNAL'), message } }));
-    else io.err(`agentchart: ${code === undefined ? '' : `${code}: `}${message}`);
-    return exit;
+    const { code, message, exitCode } = cliErrorOf(error, storePath);
+    if (io.json) io.out(JSON.stringify({ error: { code, message } }));
+    else io.err(`agentchart: ${code === 'USAGE' || code === 'INTERNAL' ? '' : `${code}: `}${message}`);
+    return exitCode;
   } finally {
     await runtime?.close();
     await store?.close();

@@ -20,4 +20,5 @@ Options:
                   ANTHROPIC_API_KEY is set, else a scripted model that only says so)
 
 Exit codes: 0 ok, 1 unexpected error, 2 bad usage, 3 not found, 4 store locked,
-5 not possible in the run's state, 6 the run failed or was cancelled.`;
+5 not possible (the run's state, an unusable checkpoint, a missing tool), 6 the run failed or was
+cancelled, 7 the store is damaged.`;
