@@ -17,7 +17,13 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'agentchart-package-'));
 const project = join(dir, 'project');
 const storePath = join(dir, 'store');
-const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ANTHROPIC_')));
+// As from a fresh shell: under `npm test`, npm's own variables (npm_config_*, npm_package_*) would
+// steer the npm and npx started here towards this repository.
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([key]) => !key.startsWith('ANTHROPIC_') && !key.toLowerCase().startsWith('npm_'),
+  ),
+);
 
 /** Runs a program; resolves with its exit code and output (never rejects). */
 function exec(
