@@ -5,6 +5,12 @@ export {
   ConcurrencyError,
 } from './agentchart-error.js';
 export { type Clock, systemClock } from './clock.js';
+export {
+  type ErrorCategory,
+  errorCategoryOf,
+  httpStatusOf,
+  httpStatusOfCategory,
+} from './error-category.js';
 export { applyCors, type CorsOptions } from './http/cors.js';
 export { type ServeRunEventsOptions, serveRunEvents } from './http/serve-run-events.js';
 export {

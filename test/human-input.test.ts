@@ -179,6 +179,34 @@ describe('human in the loop', () => {
     expect(mail.sent).toEqual(['ada@example.com']);
   });
 
+  it("refuses an approval in a runtime without the call's tool (the run keeps waiting), and takes it in one with the tool", async () => {
+    const store = memoryStore();
+    const mail = mailer();
+    const first = createRuntime({ model: scriptedModel(sendThenConfirm), tools: [mail.tool], store });
+    const { request } = await firstRequest(first.start({ input: 'Email Ada', runId: 'h7' }));
+    await first.close();
+
+    const toolless = createRuntime({ model: scriptedModel(sendThenConfirm), store });
+    const refused = await toolless.approve('h7', request.requestId).catch((error: unknown) => error);
+    expect(AgentchartError.isInstance(refused) && refused.code).toBe('TOOL_NOT_FOUND');
+    expect((refused as AgentchartError).details).toEqual({
+      runId: 'h7',
+      requestId: request.requestId,
+      toolName: 'send_email',
+    });
+    expect(await toolless.status('h7')).toMatchObject({
+      status: 'waiting_input',
+      pendingRequests: [request],
+    });
+    await toolless.close();
+
+    const second = createRuntime({ model: scriptedModel(sendThenConfirm), tools: [mail.tool], store });
+    const run = await second.approve('h7', request.requestId);
+    expect(await run.result).toMatchObject({ status: 'done', output: 'Done.' });
+    expect(mail.sent).toEqual(['ada@example.com']);
+    await second.close();
+  });
+
   it('with unloadParked, a waiting run leaves memory and is loaded again by its answer', async () => {
     const mail = mailer();
     const runtime = createRuntime({

@@ -7,7 +7,15 @@ import { errorClasses } from '../run-error.js';
 export const checkpointEnvelopeVersion = 1;
 
 const phases = ['plan', 'act', 'observe', 'paused', 'waiting_input', 'done', 'failed', 'cancelled'] as const;
-const statuses = ['active', 'paused', 'waiting_input', 'done', 'failed', 'cancelled'] as const;
+/** Every {@link CheckpointStatus}: what a run was doing when a checkpoint was taken (also a run's status). */
+export const checkpointStatuses = [
+  'active',
+  'paused',
+  'waiting_input',
+  'done',
+  'failed',
+  'cancelled',
+] as const;
 
 const count = z.number().int().nonnegative();
 const toolCall = z.strictObject({
@@ -125,7 +133,7 @@ const metaShape = {
   phase: z.enum(phases),
   nextPhase: z.enum(phases).nullable(),
   savedAt: z.iso.datetime(),
-  status: z.enum(statuses),
+  status: z.enum(checkpointStatuses),
   tags: z.array(z.string()),
   description: z.string().nullable(),
   machine: z.strictObject({ id: z.string(), version: z.number().int() }),
@@ -167,7 +175,7 @@ export const checkpointEnvelopeSchema = z
   });
 
 /** What a run was doing when a checkpoint was taken. */
-export type CheckpointStatus = (typeof statuses)[number];
+export type CheckpointStatus = (typeof checkpointStatuses)[number];
 /** A checkpoint's description, without the run's state. */
 export type CheckpointMeta = z.infer<typeof checkpointMetaSchema>;
 /** A whole checkpoint: its description, the run's context and the XState snapshot. */

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { AgentchartError, runNotFound } from '../agentchart-error.js';
 import type { Message } from '../model/message.js';
 import { runOfCheckpoint } from '../persistence/checkpoint-envelope.js';
@@ -13,6 +11,7 @@ import { guarded } from '../streaming/guarded-observable.js';
 import { createToolRegistry } from '../tools/tool-registry.js';
 import { statusOf } from './checkpoints/checkpoint-policy.js';
 import { buildEnvelope } from './checkpoints/checkpointer.js';
+import { exportCheckpoint } from './checkpoints/export-checkpoint.js';
 import type { ResumeSource } from './checkpoints/load-checkpoint.js';
 import { resumeRun } from './checkpoints/resume-run.js';
 import { type ForkOptions, forkRun } from './history/fork-run.js';
@@ -314,14 +313,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       }
       return ready.deleteCheckpoint(checkpointId);
     },
-    async export(checkpointId, filePath) {
-      const envelope = await checkpoints.get(checkpointId);
-      const target = resolve(filePath);
-      const partial = `${target}.${process.pid}.partial`;
-      await writeFile(partial, `${JSON.stringify(envelope, null, 2)}\n`);
-      await rename(partial, target);
-      return target;
-    },
+    export: async (checkpointId, path) => exportCheckpoint(await checkpoints.get(checkpointId), path),
   };
 
   const runs: Runtime['runs'] = {

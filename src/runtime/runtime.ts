@@ -78,8 +78,12 @@ export interface Runtime {
     /** The whole checkpoint; `CHECKPOINT_NOT_FOUND` if there is none. */
     get(checkpointId: string): Promise<CheckpointEnvelope>;
     delete(checkpointId: string): Promise<boolean>;
-    /** Writes the checkpoint, self-contained, as JSON to `filePath` (resumable with `resume(filePath)`). */
-    export(checkpointId: string, filePath: string): Promise<string>;
+    /**
+     * Writes the checkpoint, self-contained, as JSON to `path`, or to `ID.json` in it when it is a
+     * folder (resumable with `resume(file)`), and resolves with the file's path. The file appears
+     * whole or not at all (written beside it, then renamed); `INVALID_ARGUMENT` for a missing folder.
+     */
+    export(checkpointId: string, path: string): Promise<string>;
   };
   /**
    * The supervisor actor that owns the live runs as children (id and system id: the run id). Its

@@ -128,9 +128,10 @@ export function createRunControls(run: RunLifecycle, host: RunControlsHost): Run
 
 /**
  * Checks an answer against the run's pending request and sends it: `REQUEST_NOT_FOUND` for a
- * request the run is not waiting on, `INVALID_ARGUMENT` for an answer of the wrong kind, and
- * `INPUT_INVALID` (with zod's issues) for a value that fails the question's answer schema. A refused
- * answer changes nothing: the run keeps waiting.
+ * request the run is not waiting on, `INVALID_ARGUMENT` for an answer of the wrong kind,
+ * `TOOL_NOT_FOUND` for an approval or an answer whose tool the run's registry lacks (a rejection
+ * needs none), and `INPUT_INVALID` (with zod's issues) for a value that fails the question's answer
+ * schema. A refused answer changes nothing: the run keeps waiting.
  */
 export function sendAnswer(
   actor: AgentRunActor,
@@ -158,6 +159,16 @@ export function sendAnswer(
       code: 'INVALID_ARGUMENT',
       message: `Request '${requestId}' asks for ${request.kind === 'input' ? 'an answer' : 'an approval'}: use ${use}`,
       details: { runId, requestId, kind: request.kind },
+    });
+  }
+  // An approved call or an answered question goes to the request's tool: without it, the call
+  // would only ever fail as an unknown tool. A rejection runs nothing, and needs no tool.
+  const rejected = answer.kind === 'approval' && !answer.approved;
+  if (!rejected && registry.get(request.toolName) === undefined) {
+    throw new AgentchartError({
+      code: 'TOOL_NOT_FOUND',
+      message: `Request '${requestId}' of run '${runId}' is for tool '${request.toolName}', which this runtime does not have: give it the run's tools to ${answer.kind === 'input' ? 'answer' : 'approve'} it`,
+      details: { runId, requestId, toolName: request.toolName },
     });
   }
   let checked = answer;

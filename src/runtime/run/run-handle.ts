@@ -30,9 +30,12 @@ export interface RunHandle extends AsyncIterable<RunEvent> {
   resume(): Promise<void>;
   /** Cancels the run (the first reason wins) and resolves with its result. */
   cancel(reason?: string): Promise<RunResult>;
-  /** Answers a question (`input` request); `INPUT_INVALID` if the value fails its schema (the run keeps waiting). */
+  /**
+   * Answers a question (`input` request); `INPUT_INVALID` if the value fails its schema, and
+   * `TOOL_NOT_FOUND` if the run's tools lack the question's tool (the run keeps waiting).
+   */
   respond(requestId: string, value: unknown): Promise<void>;
-  /** Approves a tool call (`approval` request): it runs. */
+  /** Approves a tool call (`approval` request): it runs. `TOOL_NOT_FOUND` (the run keeps waiting) if the run's tools lack it. */
   approve(requestId: string): Promise<void>;
   /** Rejects a tool call (`approval` request): the model is told, with the reason, and the call does not run. */
   reject(requestId: string, reason?: string): Promise<void>;
