@@ -20,12 +20,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pathToFileURL } from 'node:url';
 import {
   AgentchartError,
-  type AgentchartErrorCode,
   applyCors,
   askUser,
   type CorsOptions,
   createRuntime,
   defineTool,
+  httpStatusOf,
+  httpStatusOfCategory,
   type ModelClient,
   type Runtime,
   serveRunEvents,
@@ -85,27 +86,7 @@ const checkpointQuery = z.strictObject({
   limit: z.coerce.number().int().positive().max(1000).optional(),
 });
 
-/** The HTTP status of each error code. */
-const statusOf: Partial<Record<AgentchartErrorCode | 'NOT_FOUND' | 'INVALID_JSON', number>> = {
-  INVALID_ARGUMENT: 400,
-  INVALID_JSON: 400,
-  INPUT_INVALID: 400,
-  NOT_FOUND: 404,
-  RUN_NOT_FOUND: 404,
-  CHECKPOINT_NOT_FOUND: 404,
-  REQUEST_NOT_FOUND: 404,
-  DUPLICATE_RUN_ID: 409,
-  RUN_ACTIVE: 409,
-  RUN_ENDED: 409,
-  RUN_DETACHED: 409,
-  CONCURRENCY: 409,
-  CHECKPOINT_INVALID: 422,
-  CHECKPOINT_CORRUPT: 422,
-  RUNTIME_CLOSED: 503,
-  STORE_LOCKED: 503,
-};
-
-/** An error with an HTTP status of its own (bad JSON, an unknown route). */
+/** An error of the service's own (bad JSON, an unknown route), with the category of its status. */
 class HttpError extends Error {
   constructor(
     readonly code: 'NOT_FOUND' | 'INVALID_JSON' | 'INVALID_ARGUMENT',
@@ -113,6 +94,16 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+
+  get status(): number {
+    return this.code === 'NOT_FOUND' ? httpStatusOfCategory.not_found : httpStatusOfCategory.invalid;
+  }
+}
+
+/** The HTTP status of an error: the one error table (`httpStatusOf`) for agentchart's codes. */
+function statusOf(error: unknown): number {
+  if (error instanceof HttpError) return error.status;
+  return AgentchartError.isInstance(error) ? httpStatusOf(error.code) : 500;
 }
 
 /** A part of the path, percent-decoded; a bad encoding is the client's mistake (400), not ours. */
@@ -297,7 +288,7 @@ export function createAgentService(
     };
     handle().catch((error: unknown) => {
       const code = error instanceof HttpError || AgentchartError.isInstance(error) ? error.code : 'INTERNAL';
-      const status = statusOf[code as AgentchartErrorCode] ?? 500;
+      const status = statusOf(error);
       const message = error instanceof Error ? error.message : String(error);
       if (status === 500) console.error(error);
       if (response.headersSent) response.end();

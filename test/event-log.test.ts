@@ -154,6 +154,15 @@ describe('the event log', () => {
     await runtime.close();
   });
 
+  it('completes at once for a reader that already has the end, while the log is still being written', async () => {
+    const runtime = createRuntime({ model: scriptedModel(script), tools: [double], store: memoryStore() });
+    const run = runtime.start({ input: 'Double 21', runId: 'caught-up' });
+    const events = await collect(run);
+    // The log writes in batches: its last events are not in the store yet.
+    expect(await replay(runtime, 'caught-up', (events.at(-1)?.seq ?? 0) + 1)).toEqual([]);
+    await runtime.close();
+  });
+
   it('errors with RUN_NOT_FOUND for an unknown run, and refuses a bad fromSeq', async () => {
     const runtime = createRuntime({ model: scriptedModel(script), store: memoryStore() });
     await expect(replay(runtime, 'nope')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });

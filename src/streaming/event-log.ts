@@ -212,7 +212,14 @@ export function followRunEvents(source: EventLogSource, runId: string, fromSeq =
       for (const event of pending) forward(event);
       for (const event of early) forward(event);
       caughtUp = true;
-      if (log !== undefined || stopped) return;
+      if (stopped) return;
+      // The run ended here, and the reader already had its end: there is nothing more to come.
+      if (log?.ended === true) {
+        stopped = true;
+        subscriber.complete();
+        return;
+      }
+      if (log !== undefined) return;
       // Not live here: it ended before its end was logged, or it waits to be resumed in this process.
       const record = await store.getRun(runId);
       // Not in the store yet may mean being launched (or registered while we read).
