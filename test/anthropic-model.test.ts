@@ -150,6 +150,33 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     expect(server.requests).toHaveLength(4);
   });
 
+  it('retries a 200 whose body is empty or not SSE, as a stream that ended early', async () => {
+    const { server, runtime } = await setUp([
+      { body: '' },
+      { body: 'this is not a stream of events\n' },
+      { body: '{"type":"message","content":[]}', headers: { 'content-type': 'application/json' } },
+      { text: 'Whole.' },
+    ]);
+    const run = runtime.start({ input: 'Hi' });
+    const events = await collect(run);
+    expect(ofType(events, 'retry')).toMatchObject([
+      { attempt: 1, errorClass: 'network' },
+      { attempt: 2, errorClass: 'network' },
+      { attempt: 3, errorClass: 'network' },
+    ]);
+    expect(await run.result).toMatchObject({ success: true, output: 'Whole.' });
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it('fails an empty stream that keeps coming back once the retries run out, recoverable', async () => {
+    const { runtime } = await setUp([{ body: '' }, { body: '' }], { maxRetries: 1 });
+    const result = await runtime.start({ input: 'Hi' }).result;
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { errorClass: 'network', recoverable: true, details: { code: 'MODEL_STREAM_INCOMPLETE' } },
+    });
+  });
+
   it('gives up after maxRetries with a recoverable error', async () => {
     const overloaded = { status: 529, error: { type: 'overloaded_error', message: 'Overloaded' } };
     const { server, runtime } = await setUp([overloaded, overloaded, overloaded], { maxRetries: 2 });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Anthropic from '@anthropic-ai/sdk';
 import { AgentchartError } from '../agentchart-error.js';
+import { messageOf } from '../message-of.js';
 import type { ErrorClass } from '../run-error.js';
 import { classifyAnthropicError } from './anthropic-errors.js';
 import { type ApiMessage, toApiContent, toApiMessages, toApiTools } from './anthropic-messages.js';
@@ -166,17 +167,40 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
 /**
  * The raw events of a `MessageStream`, throwing its error at the end. Its own iterator ends quietly
  * when an error (such as an SSE `error` event) arrives while no read is pending, so the error
- * listener is what sees it.
+ * listener is what sees it. A 200 response whose body never starts a message (empty, or not SSE)
+ * makes the SDK throw an `AnthropicError` of its own, which is not one the API sent: that is a
+ * stream that ended early (`MODEL_STREAM_INCOMPLETE`, recoverable), as one cut before `message_stop` is.
  */
 async function* eventsOf(
   stream: ReturnType<Anthropic['messages']['stream']>,
 ): AsyncGenerator<RawStreamEvent> {
   let failure: { error: unknown } | undefined;
+  let connected = false;
+  let started = false;
+  stream.on('connect', () => {
+    connected = true;
+  });
   stream.on('error', (error: unknown) => {
     failure = { error };
   });
-  for await (const event of stream) yield event as RawStreamEvent;
-  if (failure !== undefined) throw failure.error;
+  try {
+    for await (const event of stream) {
+      if (event.type === 'message_start') started = true;
+      yield event as RawStreamEvent;
+    }
+  } catch (error) {
+    failure ??= { error };
+  }
+  if (failure === undefined) return;
+  if (connected && !started && !(failure.error instanceof Anthropic.APIError)) {
+    throw new AgentchartError({
+      code: 'MODEL_STREAM_INCOMPLETE',
+      message: `The response stream ended before a message started: ${messageOf(failure.error)}`,
+      details: { errorClass: 'network', recoverable: true },
+      cause: failure.error,
+    });
+  }
+  throw failure.error;
 }
 
 /** Yields what `source` yields, calling `onIdle` and throwing when nothing arrives for `idleMs`. */

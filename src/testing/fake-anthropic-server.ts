@@ -25,6 +25,11 @@ export interface FakeAnthropicTurn {
   error?: { type: string; message: string };
   /** Extra response headers (for example `retry-after-ms`). */
   headers?: Record<string, string>;
+  /**
+   * Answer 200 (`text/event-stream`, unless `headers` say otherwise) with this body instead of the
+   * message's events: `''` is an empty stream, other text a body that is not SSE.
+   */
+  body?: string;
   /** After this many events: send an SSE `error` event (`error`, default `overloaded_error`) and end. */
   errorAfterEvents?: number;
   /** After this many events: destroy the connection. */
@@ -62,7 +67,7 @@ export type FakeAnthropicScript =
  * Starts a real HTTP server on 127.0.0.1 (random port) that speaks the Anthropic Messages API with
  * Server-Sent Events, so tests drive the real `@anthropic-ai/sdk` over the wire. It can also fail
  * the ways the real API does: HTTP errors, an `error` event mid-stream, a dropped connection, a
- * stream cut short, or one that stalls.
+ * stream cut short, one that stalls, or a 200 whose body is empty or not SSE.
  *
  * @example
  * ```ts
@@ -147,6 +152,10 @@ async function respond(res: ServerResponse, turn: FakeAnthropicTurn, model: stri
     'request-id': 'req_fake',
     ...turn.headers,
   });
+  if (turn.body !== undefined) {
+    res.end(turn.body);
+    return;
+  }
   const events = sseEvents(turn, model);
   for (const [sent, event] of events.entries()) {
     if (turn.eventDelayMs !== undefined) await sleep(turn.eventDelayMs);
