@@ -274,6 +274,51 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     });
   });
 
+  it('fails a turn that outgrew the context window, counting its usage', async () => {
+    const { runtime } = await setUp([
+      {
+        text: 'Partial',
+        stopReason: 'model_context_window_exceeded',
+        usage: { inputTokens: 1234, outputTokens: 56 },
+      },
+    ]);
+    const run = runtime.start({ input: 'A very long conversation' });
+    const events = await collect(run);
+    const result = await run.result;
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { errorClass: 'context_window_exceeded', recoverable: false },
+      usage: { inputTokens: 1234, outputTokens: 56, turns: 1 },
+    });
+    expect(result.error?.message).toContain('context window');
+    expect(ofType(events, 'usage')).toMatchObject([{ turnUsage: { inputTokens: 1234, outputTokens: 56 } }]);
+  });
+
+  it('fails a stop reason from a newer API with model_error, naming it, and counts the usage', async () => {
+    const { runtime, calls } = await setUp([
+      {
+        toolCalls: [{ name: 'add', input: { a: 1, b: 2 } }],
+        stopReason: 'a_reason_from_the_future',
+        usage: { inputTokens: 300, outputTokens: 40 },
+      },
+    ]);
+    const run = runtime.start({ input: 'Add' });
+    const events = await collect(run);
+    const result = await run.result;
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: {
+        errorClass: 'model_error',
+        recoverable: false,
+        details: { stopReason: 'a_reason_from_the_future' },
+      },
+      usage: { inputTokens: 300, outputTokens: 40, turns: 1 },
+    });
+    expect(result.error?.message).toContain("'a_reason_from_the_future'");
+    expect(ofType(events, 'usage')).toMatchObject([{ turnUsage: { inputTokens: 300, outputTokens: 40 } }]);
+    expect(calls).toHaveLength(0);
+  });
+
   it('continues a pause_turn response without a user turn', async () => {
     const { runtime } = await setUp([
       { text: 'Part one. ', stopReason: 'pause_turn' },

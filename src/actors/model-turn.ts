@@ -110,8 +110,15 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
         },
       });
     }
-    const { content, stopReason, usage } = finish;
+    const { content, stopReason, providerStopReason, usage } = finish;
     const requests = stopReason === 'tool_use' ? requestsFor(toolCallsOf(content)) : [];
-    return { content, stopReason, usage, costUsd: costOf(usage, price), requests };
+    return {
+      content,
+      stopReason,
+      ...(providerStopReason === undefined ? {} : { providerStopReason }),
+      usage,
+      costUsd: costOf(usage, price),
+      requests,
+    };
   });
 }

@@ -149,7 +149,14 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
       content.push(...result.content);
       usage = addUsage(usage, result.usage);
       if (result.stopReason !== 'pause_turn') {
-        yield { type: 'finish', stopReason: result.stopReason, content, usage };
+        const { stopReason, providerStopReason } = result;
+        yield {
+          type: 'finish',
+          stopReason,
+          ...(providerStopReason === undefined ? {} : { providerStopReason }),
+          content,
+          usage,
+        };
         return;
       }
       if (continuation >= maxContinuations) {

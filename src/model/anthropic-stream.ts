@@ -34,6 +34,8 @@ type RawDelta =
 /** What one attempt at a turn produced. `pause_turn` is passed through for the caller to continue. */
 export interface AttemptResult {
   stopReason: StopReason | 'pause_turn';
+  /** The API's own word, where it differs from `stopReason`. */
+  providerStopReason?: string;
   content: ContentBlock[];
   usage: Usage;
 }
@@ -45,12 +47,21 @@ type Building =
   | { type: 'tool'; id: string; name: string; json: string; input?: unknown }
   | { type: 'other' };
 
-const stopReasons = new Set(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal', 'pause_turn']);
+/** The Messages API's stop reasons, in agentchart's words; any other (a newer one) is `other`. */
+const stopReasonsOfApi: Readonly<Record<string, AttemptResult['stopReason']>> = {
+  end_turn: 'end_turn',
+  tool_use: 'tool_use',
+  max_tokens: 'max_tokens',
+  stop_sequence: 'stop_sequence',
+  refusal: 'refusal',
+  pause_turn: 'pause_turn',
+  model_context_window_exceeded: 'context_window_exceeded',
+};
 
 /**
  * Reads the raw events of one streamed response: yields text and thinking deltas as they come and
  * each tool call once its input is complete and parses, and returns the whole content, stop reason
- * and usage. A stream that ends before `message_stop` is an error (`MODEL_STREAM_INCOMPLETE`,
+ * (in agentchart's words: {@link StopReason}, or `pause_turn`) and usage. A stream that ends before `message_stop` is an error (`MODEL_STREAM_INCOMPLETE`,
  * recoverable): a partial answer must never pass for a whole one.
  */
 export async function* readAnthropicStream(
@@ -109,14 +120,14 @@ export async function* readAnthropicStream(
       details: { errorClass: 'network', recoverable: true },
     });
   }
-  if (!stopReasons.has(stopReason)) {
-    throw new AgentchartError({
-      code: 'MODEL_ERROR',
-      message: `The model stopped for a reason agentchart does not know: '${stopReason}'`,
-      details: { errorClass: 'model_error', recoverable: false, stopReason },
-    });
-  }
-  return { stopReason: stopReason as AttemptResult['stopReason'], content: finishBlocks(blocks), usage };
+  // A reason agentchart does not know still ends a turn that was billed: its usage counts, and the run fails on it.
+  const known = Object.hasOwn(stopReasonsOfApi, stopReason) ? stopReasonsOfApi[stopReason] : undefined;
+  return {
+    stopReason: known ?? 'other',
+    ...(known === stopReason ? {} : { providerStopReason: stopReason }),
+    content: finishBlocks(blocks),
+    usage,
+  };
 }
 
 function startBlock(start: RawBlockStart): Building {

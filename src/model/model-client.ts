@@ -17,15 +17,32 @@ export interface ModelRequest {
 }
 
 /**
- * Why a turn ended. `tool_use`: the model wants its tool calls run. `max_tokens`: it was cut off
- * (its tool calls must not run). `refusal`: it declined. `pause_turn` is handled inside a client.
+ * Why a turn ended, in words of no one provider (declared once: types and schemas derive from it).
+ * `end_turn` and `stop_sequence`: the model answered. `tool_use`: it wants its tool calls run.
+ * `max_tokens`: it was cut off at its output limit (its tool calls must not run). `refusal`: it
+ * declined. `context_window_exceeded`: the conversation no longer fits the model's context window.
+ * `other`: a reason agentchart has no name for (a provider's newer one), which fails the run. A
+ * provider's own continuations (Anthropic's `pause_turn`) are handled inside its client.
  */
-export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence' | 'refusal';
+export const stopReasons = [
+  'end_turn',
+  'tool_use',
+  'max_tokens',
+  'stop_sequence',
+  'refusal',
+  'context_window_exceeded',
+  'other',
+] as const;
+
+/** Why a turn ended: one of {@link stopReasons}. */
+export type StopReason = (typeof stopReasons)[number];
 
 /** The last part of a turn: its whole content, why it stopped, and what it used. */
 export interface ModelFinishPart {
   type: 'finish';
   stopReason: StopReason;
+  /** The provider's own word for why the turn ended, where it differs from `stopReason` (for `other`, the only account of it). */
+  providerStopReason?: string;
   content: ContentBlock[];
   usage: Usage;
 }

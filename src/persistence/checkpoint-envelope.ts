@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentchartError } from '../agentchart-error.js';
 import type { AgentRunContext } from '../machines/agent-run-types.js';
+import { stopReasons } from '../model/model-client.js';
 import { errorClasses } from '../run-error.js';
 
 /** The envelope format this version of agentchart writes and reads. */
@@ -62,7 +63,8 @@ export const contextWithoutMessagesSchema = z.strictObject({
     actMs: z.number().positive().optional(),
   }),
   deadlines: z.strictObject({ total: count.optional(), plan: count.optional(), act: count.optional() }),
-  stopReason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal']).optional(),
+  stopReason: z.enum(stopReasons).optional(),
+  providerStopReason: z.string().optional(),
   pendingToolCalls: z.array(toolCall),
   toolResults: z.array(toolResult),
   pendingRequests: z.array(

@@ -7,8 +7,13 @@ export interface FakeAnthropicTurn {
   text?: string;
   thinking?: string;
   toolCalls?: { name: string; input: unknown; id?: string }[];
-  /** Defaults to `tool_use` with tool calls, `end_turn` otherwise. With `max_tokens` and tool calls, the last call's input is cut in half. */
-  stopReason?: 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence' | 'refusal' | 'pause_turn';
+  /**
+   * Any stop reason the API has (`end_turn`, `tool_use`, `max_tokens`, `stop_sequence`, `pause_turn`,
+   * `refusal`, `model_context_window_exceeded`) or may have one day (any string). Defaults to
+   * `tool_use` with tool calls, `end_turn` otherwise. With `max_tokens` and tool calls, the last
+   * call's input is cut in half.
+   */
+  stopReason?: string;
   usage?: {
     inputTokens?: number;
     outputTokens?: number;

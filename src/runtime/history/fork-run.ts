@@ -122,6 +122,7 @@ function modified(context: AgentRunContext, changes: ForkModifications, now: num
       ? {
           turn: messages.filter((message) => message.role === 'assistant').length,
           stopReason: undefined,
+          providerStopReason: undefined,
           pendingToolCalls: [],
           toolResults: [],
           pendingRequests: [],
