@@ -264,6 +264,25 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     expect(ofType(events, 'tool-call')).toHaveLength(0);
   });
 
+  it('announces no tool-call of a max_tokens turn, not even a call whose input was complete', async () => {
+    const { runtime, calls } = await setUp([
+      {
+        text: 'Two sums.',
+        toolCalls: [
+          { name: 'add', input: { a: 1, b: 2 }, id: 'toolu_whole' },
+          { name: 'add', input: { a: 3, b: 4 }, id: 'toolu_cut' },
+        ],
+        stopReason: 'max_tokens',
+      },
+    ]);
+    const run = runtime.start({ input: 'Add' });
+    const events = await collect(run);
+    expect(await run.result).toMatchObject({ status: 'failed', error: { errorClass: 'max_tokens' } });
+    expect(calls).toHaveLength(0);
+    expect(ofType(events, 'tool-call')).toEqual([]);
+    expect(ofType(events, 'text-delta').length).toBeGreaterThan(0);
+  });
+
   it('fails a refusal with errorClass refusal', async () => {
     const { runtime } = await setUp([{ text: 'I cannot help with that.', stopReason: 'refusal' }]);
     const result = await runtime.start({ input: 'Something bad' }).result;

@@ -31,8 +31,9 @@ export interface ModelTurnDependencies {
 }
 
 /**
- * The `modelTurn` actor: streams one turn of the model, sends its deltas and tool calls to the
- * run's events as they arrive, and resolves with the turn's content, stop reason and usage. It is
+ * The `modelTurn` actor: streams one turn of the model, sends its deltas to the run's events as
+ * they arrive and its tool calls once the turn ends with `tool_use` (the calls that will run), and
+ * resolves with the turn's content, stop reason and usage. It is
  * safe to start again (a restored run re-requests the turn). `resolve` gives the dependencies of the
  * run the actor belongs to (one machine serves every run of a runtime).
  */
@@ -76,7 +77,7 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
           emit({ type: 'thinking-delta', turn, thinking: part.thinking });
           break;
         case 'tool-call':
-          emit({ ...part, turn });
+          // Announced from the finish part, once the turn says its calls will run.
           break;
         case 'retry':
           firstTokenAt = undefined;
@@ -111,7 +112,12 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
       });
     }
     const { content, stopReason, providerStopReason, usage } = finish;
-    const requests = stopReason === 'tool_use' ? requestsFor(toolCallsOf(content)) : [];
+    // Only the calls that will run (or wait for a human) are announced: a turn that stopped
+    // otherwise (cut off at max_tokens, say) runs none of them, and none would get a result.
+    const calls = stopReason === 'tool_use' ? toolCallsOf(content) : [];
+    for (const { toolCallId, toolName, input: callInput } of calls)
+      emit({ type: 'tool-call', turn, toolCallId, toolName, input: callInput });
+    const requests = requestsFor(calls);
     return {
       content,
       stopReason,

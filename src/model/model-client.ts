@@ -49,7 +49,9 @@ export interface ModelFinishPart {
 
 /**
  * What a model client yields while a turn streams. After a `retry` part, everything yielded since
- * the turn began is void: the attempt failed and the turn starts over.
+ * the turn began is void: the attempt failed and the turn starts over. A `tool-call` part says a
+ * call's input is complete; the runtime announces calls from the `finish` part, and only when the
+ * turn ends with `tool_use` (the calls that will run).
  */
 export type ModelStreamPart =
   | { type: 'text-delta'; text: string }
