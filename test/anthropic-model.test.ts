@@ -78,6 +78,32 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     });
   });
 
+  it('never runs a call whose input is not valid JSON, and tells the model in a request the API accepts', async () => {
+    const { runtime, calls } = await setUp([
+      { toolCalls: [{ name: 'add', inputJson: '{"a": 1, "b": 2', id: 'toolu_bad' }], chunkSize: 3 },
+      { text: 'Sorry, let me try again.' },
+    ]);
+    const run = runtime.start({ input: 'Add' });
+    const events = await collect(run);
+    expect(await run.result).toMatchObject({ success: true, output: 'Sorry, let me try again.' });
+    expect(calls).toEqual([]);
+    expect(ofType(events, 'tool-error')).toMatchObject([
+      { toolCallId: 'toolu_bad', code: 'TOOL_INPUT_INVALID' },
+    ]);
+    const [assistant, toolResults] = sentMessages(1).slice(-2);
+    expect(assistant).toEqual({
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: 'toolu_bad', name: 'add', input: {} }],
+    });
+    expect(toolResults).toMatchObject({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_bad', is_error: true }],
+    });
+    const result = toolResults?.content[0] as { content: string };
+    expect(result.content).toContain('not valid JSON');
+    expect(result.content).toContain('{"a": 1, "b": 2');
+  });
+
   it('runs two tool calls of one turn and answers both in one message', async () => {
     const { runtime, calls } = await setUp([
       {

@@ -44,7 +44,7 @@ type Building =
   | { type: 'text'; text: string }
   | { type: 'thinking'; thinking: string; signature: string }
   | { type: 'redacted-thinking'; data: string }
-  | { type: 'tool'; id: string; name: string; json: string; input?: unknown }
+  | { type: 'tool'; id: string; name: string; json: string; input?: Record<string, unknown> }
   | { type: 'other' };
 
 /** The Messages API's stop reasons, in agentchart's words; any other (a newer one) is `other`. */
@@ -142,11 +142,14 @@ function startBlock(start: RawBlockStart): Building {
   return { type: 'other' };
 }
 
-/** The tool's input, or undefined when its JSON does not parse (cut off, or malformed: kept raw, never run as parsed). */
-function parseToolInput(json: string): unknown {
+/** The tool's input, or undefined when it is not a JSON object (cut off, or malformed: kept raw, never run). */
+function parseToolInput(json: string): Record<string, unknown> | undefined {
   if (json.trim() === '') return {};
   try {
-    return JSON.parse(json);
+    const input: unknown = JSON.parse(json);
+    return typeof input === 'object' && input !== null && !Array.isArray(input)
+      ? (input as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -157,13 +160,14 @@ function finishBlocks(blocks: readonly (Building | undefined)[]): ContentBlock[]
   for (const block of blocks) {
     if (block === undefined || block.type === 'other') continue;
     if (block.type !== 'tool') content.push(block);
-    else
-      content.push({
-        type: 'tool-call',
-        toolCallId: block.id,
-        toolName: block.name,
-        input: block.input ?? block.json,
-      });
+    else {
+      const call = { type: 'tool-call' as const, toolCallId: block.id, toolName: block.name };
+      content.push(
+        block.input === undefined
+          ? { ...call, input: {}, invalidInput: block.json }
+          : { ...call, input: block.input },
+      );
+    }
   }
   return content;
 }

@@ -16,6 +16,7 @@ const toolCall = z.strictObject({
   toolCallId: z.string().min(1),
   toolName: z.string(),
   input: z.unknown(),
+  invalidInput: z.string().optional(),
 });
 const toolResult = z.strictObject({
   type: z.literal('tool-result'),

@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface FakeAnthropicTurn {
   text?: string;
   thinking?: string;
-  toolCalls?: { name: string; input: unknown; id?: string }[];
+  /** Tool calls; `inputJson` streams this text as the call's input instead of `input` as JSON (to send JSON that is malformed). */
+  toolCalls?: { name: string; input?: unknown; inputJson?: string; id?: string }[];
   /**
    * Any stop reason the API has (`end_turn`, `tool_use`, `max_tokens`, `stop_sequence`, `pause_turn`,
    * `refusal`, `model_context_window_exceeded`) or may have one day (any string). Defaults to
@@ -70,7 +71,8 @@ export type FakeAnthropicScript =
 
 /**
  * Starts a real HTTP server on 127.0.0.1 (random port) that speaks the Anthropic Messages API with
- * Server-Sent Events, so tests drive the real `@anthropic-ai/sdk` over the wire. It can also fail
+ * Server-Sent Events, so tests drive the real `@anthropic-ai/sdk` over the wire. Like the API, it
+ * refuses (400) a request whose `tool_use` input is not an object. It can also fail
  * the ways the real API does: HTTP errors, an `error` event mid-stream, a dropped connection, a
  * stream cut short, one that stalls, or a 200 whose body is empty or not SSE.
  *
@@ -108,6 +110,9 @@ export async function startFakeAnthropicServer(script: FakeAnthropicScript): Pro
         closedEarly: false,
       };
       requests.push(request);
+      const refusal = invalidToolUse(body);
+      if (refusal !== undefined)
+        return sendError(res, 400, { type: 'invalid_request_error', message: refusal });
       const turn = typeof script === 'function' ? script(body, index) : script[index];
       if (turn === undefined) {
         return sendError(res, 500, {
@@ -134,6 +139,21 @@ export async function startFakeAnthropicServer(script: FakeAnthropicScript): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** What the API would say of a `tool_use` block whose input is not an object (it refuses such a request), if any. */
+function invalidToolUse(body: Record<string, unknown>): string | undefined {
+  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
+  for (const [m, message] of messages.entries()) {
+    const content = Array.isArray(message.content) ? (message.content as Record<string, unknown>[]) : [];
+    for (const [c, block] of content.entries()) {
+      const { input } = block;
+      if (block.type !== 'tool_use' || (typeof input === 'object' && input !== null && !Array.isArray(input)))
+        continue;
+      return `messages.${m}.content.${c}.tool_use.input: Input should be a valid dictionary`;
+    }
+  }
+  return undefined;
 }
 
 function sendError(
@@ -233,7 +253,7 @@ function sseEvents(turn: FakeAnthropicTurn, model: string): SseEvent[] {
   }
   const calls = turn.toolCalls ?? [];
   for (const [n, call] of calls.entries()) {
-    let json = JSON.stringify(call.input);
+    let json = call.inputJson ?? JSON.stringify(call.input ?? {});
     if (stopReason === 'max_tokens' && n === calls.length - 1)
       json = json.slice(0, Math.floor(json.length / 2));
     block(
