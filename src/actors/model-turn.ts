@@ -4,6 +4,7 @@ import { AgentchartError } from '../agentchart-error.js';
 import type { ModelTurnInput, ModelTurnOutput } from '../machines/agent-run-types.js';
 import { type ToolCallBlock, toolCallsOf } from '../model/message.js';
 import type { ModelClient, ModelFinishPart, ToolSpec } from '../model/model-client.js';
+import { parseFinishPart } from '../model/parse-finish-part.js';
 import { costOf, type ModelPrice } from '../model/prices.js';
 import type { PendingRequest } from '../pending-request.js';
 import type { RunEventSink } from './run-event-sink.js';
@@ -96,6 +97,7 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
         details: { errorClass: 'model_error', recoverable: true },
       });
     }
+    finish = parseFinishPart(finish, model.modelId);
     if (telemetry) {
       const durationMs = performance.now() - startedAt;
       const ttft = firstTokenAt === undefined ? -1 : firstTokenAt - startedAt;
