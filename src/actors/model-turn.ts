@@ -80,6 +80,8 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
         case 'tool-call':
           // Announced from the finish part, once the turn says its calls will run.
           break;
+        case 'keep-alive':
+          break;
         case 'retry':
           firstTokenAt = undefined;
           emit({ ...part, turn });

@@ -1,13 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import Anthropic from '@anthropic-ai/sdk';
 import { AgentchartError } from '../agentchart-error.js';
+import { systemClock } from '../clock.js';
 import { messageOf } from '../message-of.js';
-import type { ErrorClass } from '../run-error.js';
 import { classifyAnthropicError } from './anthropic-errors.js';
 import { type ApiMessage, toApiContent, toApiMessages, toApiTools } from './anthropic-messages.js';
 import { type AttemptResult, type RawStreamEvent, readAnthropicStream } from './anthropic-stream.js';
 import type { ContentBlock } from './message.js';
 import type { ModelClient, ModelRequest, ModelStreamPart } from './model-client.js';
+import { retryingStream } from './retrying-stream.js';
 import { addUsage, emptyUsage } from './usage.js';
 
 /** The model a runtime uses when none is named: a current Claude model. */
@@ -73,12 +73,7 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
     return client;
   };
 
-  async function* attempt(
-    messages: ApiMessage[],
-    request: ModelRequest,
-    signal: AbortSignal,
-    idleMs: number,
-  ) {
+  async function* attempt(messages: ApiMessage[], request: ModelRequest, signal: AbortSignal) {
     const controller = new AbortController();
     const abort = () => controller.abort(signal.reason);
     signal.addEventListener('abort', abort, { once: true });
@@ -99,53 +94,38 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
         maxRetries: 0,
         timeout: requestTimeoutMs,
       });
-      const events = watchIdle(eventsOf(stream), idleMs, () => controller.abort());
-      return yield* readAnthropicStream(events);
+      return yield* readAnthropicStream(eventsOf(stream));
     } finally {
       signal.removeEventListener('abort', abort);
       controller.abort();
     }
   }
 
+  /** One turn on the wire: its failures thrown as classified `MODEL_ERROR`s, for the retrying layer to judge. */
+  async function* streamTurn(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelStreamPart> {
+    try {
+      yield* continuedTurn(request, signal);
+    } catch (thrown) {
+      if (signal.aborted) throw aborted();
+      throw classifyAnthropicError(thrown);
+    }
+  }
+
+  const wire: ModelClient = { modelId, stream: (request, { signal }) => streamTurn(request, signal) };
+  const retry = { maxRetries, baseDelayMs: baseDelay, maxDelayMs: maxDelay };
   return {
     modelId,
-    async *stream(
-      request,
-      { signal, idleTimeoutMs: idleMs = idleTimeoutMs },
-    ): AsyncIterable<ModelStreamPart> {
-      for (let retry = 0; ; retry++) {
-        try {
-          return yield* continuedTurn(request, signal, idleMs);
-        } catch (thrown) {
-          if (signal.aborted) throw aborted();
-          const error = classifyAnthropicError(thrown);
-          const { errorClass, recoverable, retryAfterMs } = error.details as {
-            errorClass: ErrorClass;
-            recoverable: boolean;
-            retryAfterMs?: number;
-          };
-          if (!recoverable || retry >= maxRetries) throw error;
-          const delayMs = retryAfterMs ?? backoff(retry, baseDelay, maxDelay);
-          yield { type: 'retry', attempt: retry + 1, delayMs, errorClass, message: error.message };
-          await sleep(delayMs, undefined, { signal }).catch(() => {
-            throw aborted();
-          });
-        }
-      }
-    },
+    stream: (request, { signal, idleTimeoutMs: idleStreamMs = idleTimeoutMs }) =>
+      retryingStream(wire, request, { signal, retry, idleStreamMs, clock: systemClock }),
   };
 
   /** One turn, continued across `pause_turn` responses, as one finish part. */
-  async function* continuedTurn(
-    request: ModelRequest,
-    signal: AbortSignal,
-    idleMs: number,
-  ): AsyncGenerator<ModelStreamPart> {
+  async function* continuedTurn(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelStreamPart> {
     let messages = toApiMessages(request.messages);
     const content: ContentBlock[] = [];
     let usage = emptyUsage();
     for (let continuation = 0; ; continuation++) {
-      const result: AttemptResult = yield* attempt(messages, request, signal, idleMs);
+      const result: AttemptResult = yield* attempt(messages, request, signal);
       content.push(...result.content);
       usage = addUsage(usage, result.usage);
       if (result.stopReason !== 'pause_turn') {
@@ -208,45 +188,6 @@ async function* eventsOf(
     });
   }
   throw failure.error;
-}
-
-/** Yields what `source` yields, calling `onIdle` and throwing when nothing arrives for `idleMs`. */
-async function* watchIdle<T>(
-  source: AsyncIterable<T>,
-  idleMs: number,
-  onIdle: () => void,
-): AsyncGenerator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onIdle();
-      reject(
-        new AgentchartError({
-          code: 'MODEL_STREAM_STALLED',
-          message: `The response stream sent nothing for ${idleMs} ms (idleTimeoutMs)`,
-          details: { errorClass: 'stream_stalled', recoverable: true, idleTimeoutMs: idleMs },
-        }),
-      );
-    }, idleMs);
-  });
-  stalled.catch(() => {});
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), stalled]);
-      if (next.done) return;
-      timer?.refresh();
-      yield next.value;
-    }
-  } finally {
-    clearTimeout(timer);
-    await iterator.return?.();
-  }
-}
-
-function backoff(retry: number, baseMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** retry);
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
 function aborted(): AgentchartError {

@@ -59,8 +59,8 @@ const stopReasonsOfApi: Readonly<Record<string, AttemptResult['stopReason']>> = 
 };
 
 /**
- * Reads the raw events of one streamed response: yields text and thinking deltas as they come and
- * each tool call once its input is complete and parses, and returns the whole content, stop reason
+ * Reads the raw events of one streamed response: yields text and thinking deltas as they come,
+ * each tool call once its input is complete and parses, and a `keep-alive` for any other event, and returns the whole content, stop reason
  * (in agentchart's words: {@link StopReason}, or `pause_turn`) and usage. A stream that ends before `message_stop` is an error (`MODEL_STREAM_INCOMPLETE`,
  * recoverable): a partial answer must never pass for a whole one.
  */
@@ -72,6 +72,7 @@ export async function* readAnthropicStream(
   let stopReason: string | null = null;
   let stopped = false;
   for await (const event of events) {
+    let part: ModelStreamPart | undefined;
     switch (event.type) {
       case 'message_start':
         Object.assign(usage, usageOf(event.message.usage, usage));
@@ -84,10 +85,10 @@ export async function* readAnthropicStream(
         const { delta } = event;
         if (block?.type === 'text' && 'text' in delta) {
           block.text += delta.text;
-          yield { type: 'text-delta', text: delta.text };
+          part = { type: 'text-delta', text: delta.text };
         } else if (block?.type === 'thinking' && 'thinking' in delta) {
           block.thinking += delta.thinking;
-          yield { type: 'thinking-delta', thinking: delta.thinking };
+          part = { type: 'thinking-delta', thinking: delta.thinking };
         } else if (block?.type === 'thinking' && 'signature' in delta) {
           block.signature += delta.signature;
         } else if (block?.type === 'tool' && 'partial_json' in delta) {
@@ -101,7 +102,7 @@ export async function* readAnthropicStream(
         const input = parseToolInput(block.json);
         if (input === undefined) break;
         block.input = input;
-        yield { type: 'tool-call', toolCallId: block.id, toolName: block.name, input };
+        part = { type: 'tool-call', toolCallId: block.id, toolName: block.name, input };
         break;
       }
       case 'message_delta':
@@ -112,6 +113,8 @@ export async function* readAnthropicStream(
         stopped = true;
         break;
     }
+    // Every event shows the stream is alive (a long tool input streams nothing else for a while).
+    yield part ?? { type: 'keep-alive' };
   }
   if (!stopped || stopReason === null) {
     throw new AgentchartError({

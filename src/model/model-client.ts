@@ -51,13 +51,16 @@ export interface ModelFinishPart {
  * What a model client yields while a turn streams. After a `retry` part, everything yielded since
  * the turn began is void: the attempt failed and the turn starts over. A `tool-call` part says a
  * call's input is complete; the runtime announces calls from the `finish` part, and only when the
- * turn ends with `tool_use` (the calls that will run).
+ * turn ends with `tool_use` (the calls that will run). A `keep-alive` part says the provider sent
+ * something that is no output yet (a piece of a tool call's input, a block boundary): it resets the
+ * idle-stream watchdog and is otherwise ignored.
  */
 export type ModelStreamPart =
   | { type: 'text-delta'; text: string }
   | { type: 'thinking-delta'; thinking: string }
   | { type: 'tool-call'; toolCallId: string; toolName: string; input: unknown }
   | { type: 'retry'; attempt: number; delayMs: number; errorClass: ErrorClass; message: string }
+  | { type: 'keep-alive' }
   | ModelFinishPart;
 
 /** Options of one streamed turn. */
