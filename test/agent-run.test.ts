@@ -132,7 +132,8 @@ describe('an agent run', () => {
     const model = scriptedModel([
       { text: 'Partial', error: { errorClass: 'rate_limited', message: 'Slow down', recoverable: true } },
     ]);
-    const runtime = createRuntime({ store: memoryStore(), model });
+    // A recoverable failure is retried by the runtime; with no retries it ends the run at once.
+    const runtime = createRuntime({ store: memoryStore(), model, retry: { maxRetries: 0 } });
     const run = runtime.start({ input: 'Hi' });
     const events = await collect(run);
     const result = await run.result;

@@ -1,11 +1,13 @@
 import { fromPromise } from 'xstate';
 
 import { AgentchartError } from '../agentchart-error.js';
+import type { Clock } from '../clock.js';
 import type { ModelTurnInput, ModelTurnOutput } from '../machines/agent-run-types.js';
 import { type ToolCallBlock, toolCallsOf } from '../model/message.js';
 import type { ModelClient, ModelFinishPart, ToolSpec } from '../model/model-client.js';
 import { parseFinishPart } from '../model/parse-finish-part.js';
 import { costOf, type ModelPrice } from '../model/prices.js';
+import { type RetryPolicy, retryingStream } from '../model/retrying-stream.js';
 import type { PendingRequest } from '../pending-request.js';
 import type { RunEventSink } from './run-event-sink.js';
 
@@ -20,8 +22,12 @@ export interface ModelTurnDependencies {
   price: ModelPrice | undefined;
   /** The human requests (questions, approvals) the turn's tool calls raise. */
   requestsFor(calls: readonly ToolCallBlock[]): PendingRequest[];
-  /** Passed to the model: abort and retry a stream that sends nothing for this long. */
-  idleTimeoutMs: number | undefined;
+  /** How an attempt that failed with a recoverable error is tried again. */
+  retry: RetryPolicy;
+  /** Abort and retry an attempt that sends nothing for this long. */
+  idleStreamMs: number;
+  /** Where backoff delays and the idle watchdog read the time. */
+  clock: Clock;
   /** Resolves when the run's record is stored: no model call before. */
   ready: Promise<void>;
   /**
@@ -32,7 +38,8 @@ export interface ModelTurnDependencies {
 }
 
 /**
- * The `modelTurn` actor: streams one turn of the model, sends its deltas to the run's events as
+ * The `modelTurn` actor: streams one turn of the model (through {@link retryingStream}, which
+ * retries its recoverable failures and stalls, each announced by a `retry` event), sends its deltas to the run's events as
  * they arrive and its tool calls once the turn ends with `tool_use` (the calls that will run), and
  * resolves with the turn's content, stop reason and usage. It is
  * safe to start again (a restored run re-requests the turn). `resolve` gives the dependencies of the
@@ -41,8 +48,7 @@ export interface ModelTurnDependencies {
 export function createModelTurnLogic(resolve: (actorSystem: object, runId: string) => ModelTurnDependencies) {
   return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal, system: actorSystem }) => {
     const dependencies = resolve(actorSystem, input.runId);
-    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, idleTimeoutMs, ready } =
-      dependencies;
+    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, ready } = dependencies;
     // A run is spawned before its record is stored; it calls the model once it is.
     await ready;
     if (signal.aborted) throw new AgentchartError({ code: 'ABORTED', message: 'The model turn was aborted' });
@@ -66,8 +72,8 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
       tools,
       ...(systemPrompt === undefined ? {} : { system: systemPrompt }),
     };
-    const options = idleTimeoutMs === undefined ? { signal } : { signal, idleTimeoutMs };
-    for await (const part of model.stream(request, options)) {
+    const { retry, idleStreamMs, clock } = dependencies;
+    for await (const part of retryingStream(model, request, { signal, retry, idleStreamMs, clock })) {
       switch (part.type) {
         case 'text-delta':
           firstTokenAt ??= performance.now();

@@ -1,13 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { AgentchartError } from '../agentchart-error.js';
-import { systemClock } from '../clock.js';
 import { messageOf } from '../message-of.js';
 import { classifyAnthropicError } from './anthropic-errors.js';
 import { type ApiMessage, toApiContent, toApiMessages, toApiTools } from './anthropic-messages.js';
 import { type AttemptResult, type RawStreamEvent, readAnthropicStream } from './anthropic-stream.js';
 import type { ContentBlock } from './message.js';
 import type { ModelClient, ModelRequest, ModelStreamPart } from './model-client.js';
-import { retryingStream } from './retrying-stream.js';
 import { addUsage, emptyUsage } from './usage.js';
 
 /** The model a runtime uses when none is named: a current Claude model. */
@@ -26,13 +24,6 @@ export interface AnthropicModelOptions {
   /** Extended thinking with this many tokens of budget (less than `maxTokens`). Off by default. */
   thinkingBudgetTokens?: number;
   temperature?: number;
-  /** Retries of a failed attempt (429, 5xx, 529, a dropped or stalled stream). Default 4. */
-  maxRetries?: number;
-  /** First backoff delay; it doubles each retry, with jitter, up to `retryMaxDelayMs`. Default 500. */
-  retryBaseDelayMs?: number;
-  retryMaxDelayMs?: number;
-  /** Abort and retry a stream that sends nothing for this long. Default 60000 (the runtime's `timeouts.idleStreamMs` wins). */
-  idleTimeoutMs?: number;
   /** Time allowed until the response headers arrive (the SDK's own `timeout`). Default 600000. */
   requestTimeoutMs?: number;
   /** How many `pause_turn` continuations one turn may take. Default 8. */
@@ -40,11 +31,12 @@ export interface AnthropicModelOptions {
 }
 
 /**
- * A {@link ModelClient} for Claude, on `@anthropic-ai/sdk` `messages.stream`. It streams text and
- * thinking deltas, yields each tool call when its input is complete, continues `pause_turn`
- * responses without a user turn, watches for a stream that goes idle (the SDK's `timeout` only
- * covers the time to the headers), and retries overloaded, rate-limited, dropped, cut-short and
- * stalled attempts with backoff, yielding a `retry` part so consumers discard the failed attempt.
+ * A {@link ModelClient} for Claude, on `@anthropic-ai/sdk` `messages.stream`. It maps the wire: it
+ * streams text and thinking deltas, yields each tool call when its input is complete (and a
+ * `keep-alive` for any other event, for the runtime's idle watchdog), continues `pause_turn`
+ * responses without a user turn, and throws each failure as a `MODEL_ERROR` that says whether it is
+ * worth a retry (overloaded, rate-limited, 5xx, dropped or cut-short streams are) and how long the
+ * API asked to wait. The SDK's own retries are off: the runtime retries, each retry a `retry` event.
  *
  * @example
  * ```ts
@@ -57,10 +49,6 @@ export interface AnthropicModelOptions {
 export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient {
   const modelId = options.model ?? defaultAnthropicModel;
   const maxTokens = positive('maxTokens', options.maxTokens ?? 8192);
-  const maxRetries = nonNegative('maxRetries', options.maxRetries ?? 4);
-  const baseDelay = nonNegative('retryBaseDelayMs', options.retryBaseDelayMs ?? 500);
-  const maxDelay = nonNegative('retryMaxDelayMs', options.retryMaxDelayMs ?? 30_000);
-  const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
   const requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs ?? 600_000);
   const maxContinuations = nonNegative('maxContinuations', options.maxContinuations ?? 8);
   let client = options.client;
@@ -101,22 +89,17 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
     }
   }
 
-  /** One turn on the wire: its failures thrown as classified `MODEL_ERROR`s, for the retrying layer to judge. */
-  async function* streamTurn(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelStreamPart> {
-    try {
-      yield* continuedTurn(request, signal);
-    } catch (thrown) {
-      if (signal.aborted) throw aborted();
-      throw classifyAnthropicError(thrown);
-    }
-  }
-
-  const wire: ModelClient = { modelId, stream: (request, { signal }) => streamTurn(request, signal) };
-  const retry = { maxRetries, baseDelayMs: baseDelay, maxDelayMs: maxDelay };
   return {
     modelId,
-    stream: (request, { signal, idleTimeoutMs: idleStreamMs = idleTimeoutMs }) =>
-      retryingStream(wire, request, { signal, retry, idleStreamMs, clock: systemClock }),
+    /** One attempt at a turn: its failures thrown as classified `MODEL_ERROR`s, for the runtime to retry or not. */
+    async *stream(request, { signal }) {
+      try {
+        yield* continuedTurn(request, signal);
+      } catch (thrown) {
+        if (signal.aborted) throw aborted();
+        throw classifyAnthropicError(thrown);
+      }
+    },
   };
 
   /** One turn, continued across `pause_turn` responses, as one finish part. */

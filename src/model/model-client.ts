@@ -63,18 +63,26 @@ export type ModelStreamPart =
   | { type: 'keep-alive' }
   | ModelFinishPart;
 
-/** Options of one streamed turn. */
+/**
+ * What a client gets with each attempt at a turn: only the signal. Retries, backoff and the
+ * idle-stream watchdog are the runtime's (its `retry` and `timeouts.idleStreamMs`): it calls
+ * `stream` again for each attempt, and aborts the signal of an attempt that went silent.
+ */
 export interface ModelStreamOptions {
-  /** Aborts the turn; the client stops reading and ends its iteration (by throwing or returning). */
+  /**
+   * Aborts the attempt: the run was cancelled or paused, or the stream sent nothing for
+   * `timeouts.idleStreamMs`. The client stops reading and ends its iteration (by throwing or returning).
+   */
   signal: AbortSignal;
-  /** When set (the runtime's `timeouts.idleStreamMs`), a stream that sends nothing for this long is aborted and retried. */
-  idleTimeoutMs?: number;
 }
 
 /**
- * The one interface a model provider implements. `stream` yields text and thinking deltas and
- * complete tool calls as they arrive, and ends with one `finish` part. Failures are thrown as an
- * `AgentchartError` with code `MODEL_ERROR` whose details carry `errorClass` and `recoverable`.
+ * The one interface a model provider implements. `stream` makes one attempt at a turn: it yields
+ * text and thinking deltas and complete tool calls as they arrive, and ends with one `finish` part.
+ * It throws a failure as an `AgentchartError` with code `MODEL_ERROR` whose details carry
+ * `errorClass`, `recoverable` (worth another attempt) and, when the provider asked for a wait,
+ * `retryAfterMs`. The runtime retries the recoverable ones (with backoff, up to its `retry` policy)
+ * and watches for a stream that goes silent, so a client only maps its provider's wire.
  *
  * @example
  * ```ts
