@@ -38,12 +38,12 @@ export interface ModelTurnDependencies {
 }
 
 /**
- * The `modelTurn` actor: streams one turn of the model (through {@link retryingStream}, which
- * retries its recoverable failures and stalls, each announced by a `retry` event), sends its deltas to the run's events as
- * they arrive and its tool calls once the turn ends with `tool_use` (the calls that will run), and
- * resolves with the turn's content, stop reason and usage. It is
- * safe to start again (a restored run re-requests the turn). `resolve` gives the dependencies of the
- * run the actor belongs to (one machine serves every run of a runtime).
+ * The `modelTurn` actor: streams one turn of the model through {@link retryingStream} (which
+ * retries recoverable failures and stalls, each announced by a `retry` event), sends its deltas to
+ * the run's events as they arrive and its tool calls once the turn ends with `tool_use` (the calls
+ * that will run), checks its finish part, and resolves with the turn's content, stop reason and
+ * usage. It is safe to start again (a restored run re-requests the turn). `resolve` gives the
+ * dependencies of the run the actor belongs to (one machine serves every run of a runtime).
  */
 export function createModelTurnLogic(resolve: (actorSystem: object, runId: string) => ModelTurnDependencies) {
   return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal, system: actorSystem }) => {

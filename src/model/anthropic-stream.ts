@@ -60,9 +60,10 @@ const stopReasonsOfApi: Readonly<Record<string, AttemptResult['stopReason']>> = 
 
 /**
  * Reads the raw events of one streamed response: yields text and thinking deltas as they come,
- * each tool call once its input is complete and parses, and a `keep-alive` for any other event, and returns the whole content, stop reason
- * (in agentchart's words: {@link StopReason}, or `pause_turn`) and usage. A stream that ends before `message_stop` is an error (`MODEL_STREAM_INCOMPLETE`,
- * recoverable): a partial answer must never pass for a whole one.
+ * each tool call once its input is complete and parses, and a `keep-alive` for any other event;
+ * returns the whole content, the stop reason (in agentchart's words: a {@link StopReason}, or
+ * `pause_turn`) and the usage. A stream that ends before `message_stop` is an error
+ * (`MODEL_STREAM_INCOMPLETE`, recoverable): a partial answer must never pass for a whole one.
  */
 export async function* readAnthropicStream(
   events: AsyncIterable<RawStreamEvent>,
