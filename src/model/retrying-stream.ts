@@ -105,9 +105,10 @@ async function* watchedAttempt(
     clock.clearTimeout(timer);
     timer = clock.setTimeout(() => interrupt(stalled), idleStreamMs);
   };
-  const iterator = model.stream(request, { signal: controller.signal })[Symbol.asyncIterator]();
+  let iterator: AsyncIterator<ModelStreamPart> | undefined;
   try {
     arm();
+    iterator = model.stream(request, { signal: controller.signal })[Symbol.asyncIterator]();
     for (;;) {
       const next = iterator.next();
       next.catch(() => {});
@@ -124,8 +125,8 @@ async function* watchedAttempt(
     const leftBehind = controller.signal.aborted;
     controller.abort();
     // An interrupted attempt may still be inside the client: it is told to stop, not waited for.
-    if (leftBehind) void iterator.return?.()?.catch(() => {});
-    else await iterator.return?.();
+    if (leftBehind) void iterator?.return?.()?.catch(() => {});
+    else await iterator?.return?.();
   }
 }
 
