@@ -100,21 +100,26 @@ async function* watchedAttempt(
     message: `The model stream sent nothing for ${idleStreamMs} ms (timeouts.idleStreamMs)`,
     details: { errorClass: 'stream_stalled', recoverable: true, idleStreamMs },
   });
+  // One timer per quiet period, not one per part: when it fires early, it waits out the rest.
   let timer: unknown;
-  const arm = () => {
-    clock.clearTimeout(timer);
-    timer = clock.setTimeout(() => interrupt(stalled), idleStreamMs);
+  let lastPartAt = clock.now();
+  const watch = (ms: number) => {
+    timer = clock.setTimeout(() => {
+      const quietMs = clock.now() - lastPartAt;
+      if (quietMs >= idleStreamMs) interrupt(stalled);
+      else watch(idleStreamMs - quietMs);
+    }, ms);
   };
   let iterator: AsyncIterator<ModelStreamPart> | undefined;
   try {
-    arm();
+    watch(idleStreamMs);
     iterator = model.stream(request, { signal: controller.signal })[Symbol.asyncIterator]();
     for (;;) {
       const next = iterator.next();
       next.catch(() => {});
       const result = await Promise.race([next, interrupted]);
       if (result.done) return;
-      arm();
+      lastPartAt = clock.now();
       yield result.value;
       // The finish part is the last: a client that goes on after it is not waited for.
       if (result.value.type === 'finish') return;
