@@ -38,16 +38,22 @@ export {
   textOf,
   toolCallsOf,
 } from './model/message.js';
-export type {
-  ModelClient,
-  ModelFinishPart,
-  ModelRequest,
-  ModelStreamOptions,
-  ModelStreamPart,
-  StopReason,
-  ToolSpec,
+export {
+  type ModelClient,
+  type ModelFinishPart,
+  type ModelRequest,
+  type ModelStreamOptions,
+  type ModelStreamPart,
+  type StopReason,
+  stopReasons,
+  type ToolSpec,
 } from './model/model-client.js';
 export { claudePrices, costOf, type ModelPrice, priceOf } from './model/prices.js';
+export {
+  defaultIdleStreamMs,
+  defaultRetryPolicy,
+  type RetryPolicy,
+} from './model/retrying-stream.js';
 export { addUsage, emptyUsage, type Usage } from './model/usage.js';
 export type { PendingRequest, RequestAnswer } from './pending-request.js';
 export {

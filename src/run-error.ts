@@ -8,6 +8,7 @@ export const errorClasses = [
   'timeout',
   'refusal',
   'max_tokens',
+  'context_window_exceeded',
   'rate_limited',
   'overloaded',
   'server_error',

@@ -1,4 +1,4 @@
-import { createRuntime, memoryStore } from 'agentchart';
+import { createRuntime, emptyUsage, type ModelClient, type ModelFinishPart, memoryStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -132,7 +132,8 @@ describe('an agent run', () => {
     const model = scriptedModel([
       { text: 'Partial', error: { errorClass: 'rate_limited', message: 'Slow down', recoverable: true } },
     ]);
-    const runtime = createRuntime({ store: memoryStore(), model });
+    // A recoverable failure is retried by the runtime; with no retries it ends the run at once.
+    const runtime = createRuntime({ store: memoryStore(), model, retry: { maxRetries: 0 } });
     const run = runtime.start({ input: 'Hi' });
     const events = await collect(run);
     const result = await run.result;
@@ -149,6 +150,38 @@ describe('an agent run', () => {
     });
     expect(events.at(-1)).toMatchObject({ type: 'run-end', result: { status: 'failed' } });
   });
+
+  it.each([
+    ['content that is not an array', { content: 'Hello' }, 'content'],
+    ['a content block of no known type', { content: [{ type: 'image', url: 'x' }] }, 'content'],
+    ['usage that is missing', { usage: undefined }, 'usage'],
+    ['a stop reason of no known kind', { stopReason: 'done' }, 'stopReason'],
+  ])(
+    'fails a custom model whose finish part has %s with MODEL_ERROR, saying what was wrong',
+    async (_, fields, path) => {
+      const model: ModelClient = {
+        modelId: 'hand-written',
+        async *stream() {
+          yield { type: 'text-delta', text: 'Hello' };
+          yield {
+            type: 'finish',
+            stopReason: 'end_turn',
+            content: [{ type: 'text', text: 'Hello' }],
+            usage: emptyUsage(),
+            ...fields,
+          } as ModelFinishPart;
+        },
+      };
+      const runtime = createRuntime({ store: memoryStore(), model });
+      const result = await runtime.start({ input: 'Hi' }).result;
+      expect(result).toMatchObject({
+        status: 'failed',
+        error: { errorClass: 'model_error', recoverable: false, details: { code: 'MODEL_ERROR' } },
+      });
+      expect(result.error?.message).toContain("Model 'hand-written'");
+      expect(result.error?.message).toContain(path);
+    },
+  );
 
   it('emits telemetry events only when asked for', async () => {
     const add = adder();

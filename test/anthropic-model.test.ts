@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { createRuntime, memoryStore, type Runtime } from 'agentchart';
+import { createRuntime, memoryStore, type Runtime, type RuntimeConfig } from 'agentchart';
 import { type AnthropicModelOptions, anthropicModel } from 'agentchart/anthropic';
 import {
   type FakeAnthropicScript,
@@ -26,11 +26,21 @@ function sentMessages(index: number): { role: string; content: unknown[] }[] {
   return request.body.messages as { role: string; content: unknown[] }[];
 }
 
-async function setUp(script: FakeAnthropicScript, options: AnthropicModelOptions = {}) {
+async function setUp(
+  script: FakeAnthropicScript,
+  options: AnthropicModelOptions = {},
+  config: Partial<RuntimeConfig> = {},
+) {
   server = await startFakeAnthropicServer(script);
   const add = adder();
-  const model = anthropicModel({ baseURL: server.url, apiKey: 'test-key', retryBaseDelayMs: 1, ...options });
-  runtime = createRuntime({ store: memoryStore(), model, tools: [add.tool] });
+  const model = anthropicModel({ baseURL: server.url, apiKey: 'test-key', ...options });
+  runtime = createRuntime({
+    store: memoryStore(),
+    model,
+    tools: [add.tool],
+    retry: { baseDelayMs: 1 },
+    ...config,
+  });
   return { server, runtime, calls: add.calls };
 }
 
@@ -76,6 +86,32 @@ describe('anthropicModel against the Messages API over HTTP', () => {
       role: 'user',
       content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '777777', is_error: false }],
     });
+  });
+
+  it('never runs a call whose input is not valid JSON, and tells the model in a request the API accepts', async () => {
+    const { runtime, calls } = await setUp([
+      { toolCalls: [{ name: 'add', inputJson: '{"a": 1, "b": 2', id: 'toolu_bad' }], chunkSize: 3 },
+      { text: 'Sorry, let me try again.' },
+    ]);
+    const run = runtime.start({ input: 'Add' });
+    const events = await collect(run);
+    expect(await run.result).toMatchObject({ success: true, output: 'Sorry, let me try again.' });
+    expect(calls).toEqual([]);
+    expect(ofType(events, 'tool-error')).toMatchObject([
+      { toolCallId: 'toolu_bad', code: 'TOOL_INPUT_INVALID' },
+    ]);
+    const [assistant, toolResults] = sentMessages(1).slice(-2);
+    expect(assistant).toEqual({
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: 'toolu_bad', name: 'add', input: {} }],
+    });
+    expect(toolResults).toMatchObject({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_bad', is_error: true }],
+    });
+    const result = toolResults?.content[0] as { content: string };
+    expect(result.content).toContain('not valid JSON');
+    expect(result.content).toContain('{"a": 1, "b": 2');
   });
 
   it('runs two tool calls of one turn and answers both in one message', async () => {
@@ -150,9 +186,46 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     expect(server.requests).toHaveLength(4);
   });
 
-  it('gives up after maxRetries with a recoverable error', async () => {
+  it('retries a 200 whose body is empty or not SSE, as a stream that ended early', async () => {
+    const { server, runtime } = await setUp([
+      { body: '' },
+      { body: 'this is not a stream of events\n' },
+      { body: '{"type":"message","content":[]}', headers: { 'content-type': 'application/json' } },
+      { text: 'Whole.' },
+    ]);
+    const run = runtime.start({ input: 'Hi' });
+    const events = await collect(run);
+    expect(ofType(events, 'retry')).toMatchObject([
+      { attempt: 1, errorClass: 'network' },
+      { attempt: 2, errorClass: 'network' },
+      { attempt: 3, errorClass: 'network' },
+    ]);
+    expect(await run.result).toMatchObject({ success: true, output: 'Whole.' });
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it('fails an empty stream that keeps coming back once the retries run out, recoverable', async () => {
+    const { runtime } = await setUp(
+      [{ body: '' }, { body: '' }],
+      {},
+      { retry: { maxRetries: 1, baseDelayMs: 1 } },
+    );
+    const result = await runtime.start({ input: 'Hi' }).result;
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { errorClass: 'network', recoverable: true, details: { code: 'MODEL_STREAM_INCOMPLETE' } },
+    });
+  });
+
+  it("gives up after the runtime's retry.maxRetries with a recoverable error", async () => {
     const overloaded = { status: 529, error: { type: 'overloaded_error', message: 'Overloaded' } };
-    const { server, runtime } = await setUp([overloaded, overloaded, overloaded], { maxRetries: 2 });
+    const { server, runtime } = await setUp(
+      [overloaded, overloaded, overloaded],
+      {},
+      {
+        retry: { maxRetries: 2, baseDelayMs: 1 },
+      },
+    );
     const result = await runtime.start({ input: 'Hi' }).result;
     expect(result).toMatchObject({
       status: 'failed',
@@ -237,6 +310,25 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     expect(ofType(events, 'tool-call')).toHaveLength(0);
   });
 
+  it('announces no tool-call of a max_tokens turn, not even a call whose input was complete', async () => {
+    const { runtime, calls } = await setUp([
+      {
+        text: 'Two sums.',
+        toolCalls: [
+          { name: 'add', input: { a: 1, b: 2 }, id: 'toolu_whole' },
+          { name: 'add', input: { a: 3, b: 4 }, id: 'toolu_cut' },
+        ],
+        stopReason: 'max_tokens',
+      },
+    ]);
+    const run = runtime.start({ input: 'Add' });
+    const events = await collect(run);
+    expect(await run.result).toMatchObject({ status: 'failed', error: { errorClass: 'max_tokens' } });
+    expect(calls).toHaveLength(0);
+    expect(ofType(events, 'tool-call')).toEqual([]);
+    expect(ofType(events, 'text-delta').length).toBeGreaterThan(0);
+  });
+
   it('fails a refusal with errorClass refusal', async () => {
     const { runtime } = await setUp([{ text: 'I cannot help with that.', stopReason: 'refusal' }]);
     const result = await runtime.start({ input: 'Something bad' }).result;
@@ -245,6 +337,51 @@ describe('anthropicModel against the Messages API over HTTP', () => {
       error: { errorClass: 'refusal' },
       output: 'I cannot help with that.',
     });
+  });
+
+  it('fails a turn that outgrew the context window, counting its usage', async () => {
+    const { runtime } = await setUp([
+      {
+        text: 'Partial',
+        stopReason: 'model_context_window_exceeded',
+        usage: { inputTokens: 1234, outputTokens: 56 },
+      },
+    ]);
+    const run = runtime.start({ input: 'A very long conversation' });
+    const events = await collect(run);
+    const result = await run.result;
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { errorClass: 'context_window_exceeded', recoverable: false },
+      usage: { inputTokens: 1234, outputTokens: 56, turns: 1 },
+    });
+    expect(result.error?.message).toContain('context window');
+    expect(ofType(events, 'usage')).toMatchObject([{ turnUsage: { inputTokens: 1234, outputTokens: 56 } }]);
+  });
+
+  it('fails a stop reason from a newer API with model_error, naming it, and counts the usage', async () => {
+    const { runtime, calls } = await setUp([
+      {
+        toolCalls: [{ name: 'add', input: { a: 1, b: 2 } }],
+        stopReason: 'a_reason_from_the_future',
+        usage: { inputTokens: 300, outputTokens: 40 },
+      },
+    ]);
+    const run = runtime.start({ input: 'Add' });
+    const events = await collect(run);
+    const result = await run.result;
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: {
+        errorClass: 'model_error',
+        recoverable: false,
+        details: { stopReason: 'a_reason_from_the_future' },
+      },
+      usage: { inputTokens: 300, outputTokens: 40, turns: 1 },
+    });
+    expect(result.error?.message).toContain("'a_reason_from_the_future'");
+    expect(ofType(events, 'usage')).toMatchObject([{ turnUsage: { inputTokens: 300, outputTokens: 40 } }]);
+    expect(calls).toHaveLength(0);
   });
 
   it('continues a pause_turn response without a user turn', async () => {
@@ -263,28 +400,18 @@ describe('anthropicModel against the Messages API over HTTP', () => {
     expect(messages.map((message) => message.role)).toEqual(['user', 'assistant']);
   });
 
-  it('aborts a stalled stream after idleTimeoutMs and retries it', async () => {
+  it("aborts a stalled stream after the runtime's timeouts.idleStreamMs and retries it", async () => {
     const { server, runtime } = await setUp(
       [{ text: 'stalls here', stallAfterEvents: 4 }, { text: 'Unstuck.' }],
-      {
-        idleTimeoutMs: 150,
-      },
+      {},
+      { timeouts: { idleStreamMs: 150 } },
     );
     const run = runtime.start({ input: 'Hi' });
     const events = await collect(run);
     expect(ofType(events, 'retry')).toMatchObject([{ errorClass: 'stream_stalled' }]);
     expect((await run.result).output).toBe('Unstuck.');
     expect(server.requests).toHaveLength(2);
-  });
-
-  it("takes the idle-stream timeout from the runtime's timeouts.idleStreamMs", async () => {
-    server = await startFakeAnthropicServer([{ text: 'stalls', stallAfterEvents: 3 }, { text: 'Unstuck.' }]);
-    const model = anthropicModel({ baseURL: server.url, apiKey: 'test-key', retryBaseDelayMs: 1 });
-    runtime = createRuntime({ store: memoryStore(), model, timeouts: { idleStreamMs: 100 } });
-    const run = runtime.start({ input: 'Hi' });
-    const events = await collect(run);
-    expect(ofType(events, 'retry')).toMatchObject([{ errorClass: 'stream_stalled' }]);
-    expect((await run.result).output).toBe('Unstuck.');
+    await vi.waitFor(() => expect(server.requests[0]?.closedEarly).toBe(true));
   });
 
   it('streams thinking deltas and sends the thinking block back with its signature', async () => {

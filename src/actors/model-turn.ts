@@ -1,10 +1,13 @@
 import { fromPromise } from 'xstate';
 
 import { AgentchartError } from '../agentchart-error.js';
+import type { Clock } from '../clock.js';
 import type { ModelTurnInput, ModelTurnOutput } from '../machines/agent-run-types.js';
 import { type ToolCallBlock, toolCallsOf } from '../model/message.js';
 import type { ModelClient, ModelFinishPart, ToolSpec } from '../model/model-client.js';
+import { parseFinishPart } from '../model/parse-finish-part.js';
 import { costOf, type ModelPrice } from '../model/prices.js';
+import { type RetryPolicy, retryingStream } from '../model/retrying-stream.js';
 import type { PendingRequest } from '../pending-request.js';
 import type { RunEventSink } from './run-event-sink.js';
 
@@ -19,8 +22,12 @@ export interface ModelTurnDependencies {
   price: ModelPrice | undefined;
   /** The human requests (questions, approvals) the turn's tool calls raise. */
   requestsFor(calls: readonly ToolCallBlock[]): PendingRequest[];
-  /** Passed to the model: abort and retry a stream that sends nothing for this long. */
-  idleTimeoutMs: number | undefined;
+  /** How an attempt that failed with a recoverable error is tried again. */
+  retry: RetryPolicy;
+  /** Abort and retry an attempt that sends nothing for this long. */
+  idleStreamMs: number;
+  /** Where backoff delays and the idle watchdog read the time. */
+  clock: Clock;
   /** Resolves when the run's record is stored: no model call before. */
   ready: Promise<void>;
   /**
@@ -31,16 +38,17 @@ export interface ModelTurnDependencies {
 }
 
 /**
- * The `modelTurn` actor: streams one turn of the model, sends its deltas and tool calls to the
- * run's events as they arrive, and resolves with the turn's content, stop reason and usage. It is
- * safe to start again (a restored run re-requests the turn). `resolve` gives the dependencies of the
- * run the actor belongs to (one machine serves every run of a runtime).
+ * The `modelTurn` actor: streams one turn of the model through {@link retryingStream} (which
+ * retries recoverable failures and stalls, each announced by a `retry` event), sends its deltas to
+ * the run's events as they arrive and its tool calls once the turn ends with `tool_use` (the calls
+ * that will run), checks its finish part, and resolves with the turn's content, stop reason and
+ * usage. It is safe to start again (a restored run re-requests the turn). `resolve` gives the
+ * dependencies of the run the actor belongs to (one machine serves every run of a runtime).
  */
 export function createModelTurnLogic(resolve: (actorSystem: object, runId: string) => ModelTurnDependencies) {
   return fromPromise<ModelTurnOutput, ModelTurnInput>(async ({ input, signal, system: actorSystem }) => {
     const dependencies = resolve(actorSystem, input.runId);
-    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, idleTimeoutMs, ready } =
-      dependencies;
+    const { model, systemPrompt, tools, emit, telemetry, price, requestsFor, ready } = dependencies;
     // A run is spawned before its record is stored; it calls the model once it is.
     await ready;
     if (signal.aborted) throw new AgentchartError({ code: 'ABORTED', message: 'The model turn was aborted' });
@@ -64,8 +72,8 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
       tools,
       ...(systemPrompt === undefined ? {} : { system: systemPrompt }),
     };
-    const options = idleTimeoutMs === undefined ? { signal } : { signal, idleTimeoutMs };
-    for await (const part of model.stream(request, options)) {
+    const { retry, idleStreamMs, clock } = dependencies;
+    for await (const part of retryingStream(model, request, { signal, retry, idleStreamMs, clock })) {
       switch (part.type) {
         case 'text-delta':
           firstTokenAt ??= performance.now();
@@ -76,7 +84,9 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
           emit({ type: 'thinking-delta', turn, thinking: part.thinking });
           break;
         case 'tool-call':
-          emit({ ...part, turn });
+          // Announced from the finish part, once the turn says its calls will run.
+          break;
+        case 'keep-alive':
           break;
         case 'retry':
           firstTokenAt = undefined;
@@ -95,6 +105,7 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
         details: { errorClass: 'model_error', recoverable: true },
       });
     }
+    finish = parseFinishPart(finish, model.modelId);
     if (telemetry) {
       const durationMs = performance.now() - startedAt;
       const ttft = firstTokenAt === undefined ? -1 : firstTokenAt - startedAt;
@@ -110,8 +121,20 @@ export function createModelTurnLogic(resolve: (actorSystem: object, runId: strin
         },
       });
     }
-    const { content, stopReason, usage } = finish;
-    const requests = stopReason === 'tool_use' ? requestsFor(toolCallsOf(content)) : [];
-    return { content, stopReason, usage, costUsd: costOf(usage, price), requests };
+    const { content, stopReason, providerStopReason, usage } = finish;
+    // Only the calls that will run (or wait for a human) are announced: a turn that stopped
+    // otherwise (cut off at max_tokens, say) runs none of them, and none would get a result.
+    const calls = stopReason === 'tool_use' ? toolCallsOf(content) : [];
+    for (const { toolCallId, toolName, input: callInput } of calls)
+      emit({ type: 'tool-call', turn, toolCallId, toolName, input: callInput });
+    const requests = requestsFor(calls);
+    return {
+      content,
+      stopReason,
+      ...(providerStopReason === undefined ? {} : { providerStopReason }),
+      usage,
+      costUsd: costOf(usage, price),
+      requests,
+    };
   });
 }

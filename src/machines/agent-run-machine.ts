@@ -46,6 +46,7 @@ export function initialContext({
     timeouts,
     deadlines,
     stopReason: undefined,
+    providerStopReason: undefined,
     pendingToolCalls: [],
     toolResults: [],
     pendingRequests: [],
@@ -113,6 +114,8 @@ export const agentRunMachine = setup({
     needsHuman: (_, output: ModelTurnOutput) => wantsTools(output) && output.requests.length > 0,
     refused: ({ context }) => context.stopReason === 'refusal',
     cutOff: ({ context }) => context.stopReason === 'max_tokens',
+    outgrewContext: ({ context }) => context.stopReason === 'context_window_exceeded',
+    stoppedUnknown: ({ context }) => context.stopReason === 'other',
     finished: ({ context }) => context.stopReason !== 'tool_use',
     overBudget: ({ context }) => budgetOverrun(context, 'over') !== undefined,
     budgetUsedUp: ({ context }) => budgetOverrun(context, 'usedUp') !== undefined,
@@ -143,6 +146,7 @@ export const agentRunMachine = setup({
         usage,
         costUsd,
         stopReason: output.stopReason,
+        providerStopReason: output.providerStopReason,
         pendingToolCalls: wantsTools(output) ? toolCallsOf(output.content) : [],
         toolResults: [],
         pendingRequests: wantsTools(output) ? output.requests : [],
@@ -378,6 +382,30 @@ export const agentRunMachine = setup({
           actions: {
             type: 'failWith',
             params: ({ context }) => ({ errorClass: 'max_tokens', message: cutOffMessage(context) }),
+          },
+        },
+        {
+          guard: 'outgrewContext',
+          target: 'failed',
+          actions: {
+            type: 'failWith',
+            params: {
+              errorClass: 'context_window_exceeded',
+              message:
+                "The conversation no longer fits the model's context window. Fork the run with a shorter conversation, or use a model with a larger window.",
+            },
+          },
+        },
+        {
+          guard: 'stoppedUnknown',
+          target: 'failed',
+          actions: {
+            type: 'failWith',
+            params: ({ context }) => ({
+              errorClass: 'model_error',
+              message: `The model stopped for a reason agentchart does not know: '${context.providerStopReason ?? 'other'}'`,
+              details: { stopReason: context.providerStopReason ?? 'other' },
+            }),
           },
         },
         { guard: 'finished', target: 'done' },

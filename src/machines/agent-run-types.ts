@@ -53,6 +53,8 @@ export interface AgentRunContext {
   deadlines: RunDeadlines;
   /** How the last model turn stopped. */
   stopReason: StopReason | undefined;
+  /** The provider's own word for how the last turn stopped, where it differs from `stopReason`. */
+  providerStopReason: string | undefined;
   /** Tool calls of the last turn still to be answered. */
   pendingToolCalls: ToolCallBlock[];
   /** Results of `pendingToolCalls` recorded so far: the journal that keeps a call from running twice. */
@@ -106,6 +108,8 @@ export interface ModelTurnInput {
 export interface ModelTurnOutput {
   content: ContentBlock[];
   stopReason: StopReason;
+  /** The provider's own word for it, where it differs from `stopReason`. */
+  providerStopReason?: string;
   usage: Usage;
   costUsd: number;
   /** The human requests the turn's tool calls raise (questions, approvals), made by the actor that knows the tools. */

@@ -35,7 +35,13 @@ export function toApiContent(content: readonly ContentBlock[]): ApiContentBlock[
         blocks.push({ type: 'redacted_thinking', data: block.data });
         break;
       case 'tool-call':
-        blocks.push({ type: 'tool_use', id: block.toolCallId, name: block.toolName, input: block.input });
+        // The API takes only an object here: any other input (one that was not valid JSON) goes as `{}`.
+        blocks.push({
+          type: 'tool_use',
+          id: block.toolCallId,
+          name: block.toolName,
+          input: isObject(block.input) ? block.input : {},
+        });
         break;
       case 'tool-result':
         blocks.push({
@@ -57,6 +63,10 @@ export function toApiTools(tools: readonly ToolSpec[]) {
     description: tool.description,
     input_schema: tool.inputSchema,
   }));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function toolResultText(output: unknown): string {

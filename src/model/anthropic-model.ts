@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import Anthropic from '@anthropic-ai/sdk';
 import { AgentchartError } from '../agentchart-error.js';
-import type { ErrorClass } from '../run-error.js';
+import { messageOf } from '../message-of.js';
 import { classifyAnthropicError } from './anthropic-errors.js';
 import { type ApiMessage, toApiContent, toApiMessages, toApiTools } from './anthropic-messages.js';
 import { type AttemptResult, type RawStreamEvent, readAnthropicStream } from './anthropic-stream.js';
@@ -25,13 +24,6 @@ export interface AnthropicModelOptions {
   /** Extended thinking with this many tokens of budget (less than `maxTokens`). Off by default. */
   thinkingBudgetTokens?: number;
   temperature?: number;
-  /** Retries of a failed attempt (429, 5xx, 529, a dropped or stalled stream). Default 4. */
-  maxRetries?: number;
-  /** First backoff delay; it doubles each retry, with jitter, up to `retryMaxDelayMs`. Default 500. */
-  retryBaseDelayMs?: number;
-  retryMaxDelayMs?: number;
-  /** Abort and retry a stream that sends nothing for this long. Default 60000 (the runtime's `timeouts.idleStreamMs` wins). */
-  idleTimeoutMs?: number;
   /** Time allowed until the response headers arrive (the SDK's own `timeout`). Default 600000. */
   requestTimeoutMs?: number;
   /** How many `pause_turn` continuations one turn may take. Default 8. */
@@ -39,11 +31,12 @@ export interface AnthropicModelOptions {
 }
 
 /**
- * A {@link ModelClient} for Claude, on `@anthropic-ai/sdk` `messages.stream`. It streams text and
- * thinking deltas, yields each tool call when its input is complete, continues `pause_turn`
- * responses without a user turn, watches for a stream that goes idle (the SDK's `timeout` only
- * covers the time to the headers), and retries overloaded, rate-limited, dropped, cut-short and
- * stalled attempts with backoff, yielding a `retry` part so consumers discard the failed attempt.
+ * A {@link ModelClient} for Claude, on `@anthropic-ai/sdk` `messages.stream`. It maps the wire: it
+ * streams text and thinking deltas, yields each tool call when its input is complete (and a
+ * `keep-alive` for any other event, for the runtime's idle watchdog), continues `pause_turn`
+ * responses without a user turn, and throws each failure as a `MODEL_ERROR` that says whether it is
+ * worth a retry (overloaded, rate-limited, 5xx, dropped or cut-short streams are) and how long the
+ * API asked to wait. The SDK's own retries are off: the runtime retries, each retry a `retry` event.
  *
  * @example
  * ```ts
@@ -56,10 +49,6 @@ export interface AnthropicModelOptions {
 export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient {
   const modelId = options.model ?? defaultAnthropicModel;
   const maxTokens = positive('maxTokens', options.maxTokens ?? 8192);
-  const maxRetries = nonNegative('maxRetries', options.maxRetries ?? 4);
-  const baseDelay = nonNegative('retryBaseDelayMs', options.retryBaseDelayMs ?? 500);
-  const maxDelay = nonNegative('retryMaxDelayMs', options.retryMaxDelayMs ?? 30_000);
-  const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
   const requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs ?? 600_000);
   const maxContinuations = nonNegative('maxContinuations', options.maxContinuations ?? 8);
   let client = options.client;
@@ -72,12 +61,7 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
     return client;
   };
 
-  async function* attempt(
-    messages: ApiMessage[],
-    request: ModelRequest,
-    signal: AbortSignal,
-    idleMs: number,
-  ) {
+  async function* attempt(messages: ApiMessage[], request: ModelRequest, signal: AbortSignal) {
     const controller = new AbortController();
     const abort = () => controller.abort(signal.reason);
     signal.addEventListener('abort', abort, { once: true });
@@ -98,8 +82,7 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
         maxRetries: 0,
         timeout: requestTimeoutMs,
       });
-      const events = watchIdle(eventsOf(stream), idleMs, () => controller.abort());
-      return yield* readAnthropicStream(events);
+      return yield* readAnthropicStream(eventsOf(stream));
     } finally {
       signal.removeEventListener('abort', abort);
       controller.abort();
@@ -108,47 +91,35 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
 
   return {
     modelId,
-    async *stream(
-      request,
-      { signal, idleTimeoutMs: idleMs = idleTimeoutMs },
-    ): AsyncIterable<ModelStreamPart> {
-      for (let retry = 0; ; retry++) {
-        try {
-          return yield* continuedTurn(request, signal, idleMs);
-        } catch (thrown) {
-          if (signal.aborted) throw aborted();
-          const error = classifyAnthropicError(thrown);
-          const { errorClass, recoverable, retryAfterMs } = error.details as {
-            errorClass: ErrorClass;
-            recoverable: boolean;
-            retryAfterMs?: number;
-          };
-          if (!recoverable || retry >= maxRetries) throw error;
-          const delayMs = retryAfterMs ?? backoff(retry, baseDelay, maxDelay);
-          yield { type: 'retry', attempt: retry + 1, delayMs, errorClass, message: error.message };
-          await sleep(delayMs, undefined, { signal }).catch(() => {
-            throw aborted();
-          });
-        }
+    /** One attempt at a turn: its failures thrown as classified `MODEL_ERROR`s, for the runtime to retry or not. */
+    async *stream(request, { signal }) {
+      try {
+        yield* continuedTurn(request, signal);
+      } catch (thrown) {
+        if (signal.aborted) throw aborted();
+        throw classifyAnthropicError(thrown);
       }
     },
   };
 
   /** One turn, continued across `pause_turn` responses, as one finish part. */
-  async function* continuedTurn(
-    request: ModelRequest,
-    signal: AbortSignal,
-    idleMs: number,
-  ): AsyncGenerator<ModelStreamPart> {
+  async function* continuedTurn(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelStreamPart> {
     let messages = toApiMessages(request.messages);
     const content: ContentBlock[] = [];
     let usage = emptyUsage();
     for (let continuation = 0; ; continuation++) {
-      const result: AttemptResult = yield* attempt(messages, request, signal, idleMs);
+      const result: AttemptResult = yield* attempt(messages, request, signal);
       content.push(...result.content);
       usage = addUsage(usage, result.usage);
       if (result.stopReason !== 'pause_turn') {
-        yield { type: 'finish', stopReason: result.stopReason, content, usage };
+        const { stopReason, providerStopReason } = result;
+        yield {
+          type: 'finish',
+          stopReason,
+          ...(providerStopReason === undefined ? {} : { providerStopReason }),
+          content,
+          usage,
+        };
         return;
       }
       if (continuation >= maxContinuations) {
@@ -166,56 +137,40 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
 /**
  * The raw events of a `MessageStream`, throwing its error at the end. Its own iterator ends quietly
  * when an error (such as an SSE `error` event) arrives while no read is pending, so the error
- * listener is what sees it.
+ * listener is what sees it. A 200 response whose body never starts a message (empty, or not SSE)
+ * makes the SDK throw an `AnthropicError` of its own, which is not one the API sent: that is a
+ * stream that ended early (`MODEL_STREAM_INCOMPLETE`, recoverable), as one cut before `message_stop` is.
  */
 async function* eventsOf(
   stream: ReturnType<Anthropic['messages']['stream']>,
 ): AsyncGenerator<RawStreamEvent> {
   let failure: { error: unknown } | undefined;
+  let connected = false;
+  let started = false;
+  stream.on('connect', () => {
+    connected = true;
+  });
   stream.on('error', (error: unknown) => {
     failure = { error };
   });
-  for await (const event of stream) yield event as RawStreamEvent;
-  if (failure !== undefined) throw failure.error;
-}
-
-/** Yields what `source` yields, calling `onIdle` and throwing when nothing arrives for `idleMs`. */
-async function* watchIdle<T>(
-  source: AsyncIterable<T>,
-  idleMs: number,
-  onIdle: () => void,
-): AsyncGenerator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onIdle();
-      reject(
-        new AgentchartError({
-          code: 'MODEL_STREAM_STALLED',
-          message: `The response stream sent nothing for ${idleMs} ms (idleTimeoutMs)`,
-          details: { errorClass: 'stream_stalled', recoverable: true, idleTimeoutMs: idleMs },
-        }),
-      );
-    }, idleMs);
-  });
-  stalled.catch(() => {});
   try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), stalled]);
-      if (next.done) return;
-      timer?.refresh();
-      yield next.value;
+    for await (const event of stream) {
+      if (event.type === 'message_start') started = true;
+      yield event as RawStreamEvent;
     }
-  } finally {
-    clearTimeout(timer);
-    await iterator.return?.();
+  } catch (error) {
+    failure ??= { error };
   }
-}
-
-function backoff(retry: number, baseMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** retry);
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  if (failure === undefined) return;
+  if (connected && !started && !(failure.error instanceof Anthropic.APIError)) {
+    throw new AgentchartError({
+      code: 'MODEL_STREAM_INCOMPLETE',
+      message: `The response stream ended before a message started: ${messageOf(failure.error)}`,
+      details: { errorClass: 'network', recoverable: true },
+      cause: failure.error,
+    });
+  }
+  throw failure.error;
 }
 
 function aborted(): AgentchartError {

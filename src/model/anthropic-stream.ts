@@ -34,6 +34,8 @@ type RawDelta =
 /** What one attempt at a turn produced. `pause_turn` is passed through for the caller to continue. */
 export interface AttemptResult {
   stopReason: StopReason | 'pause_turn';
+  /** The API's own word, where it differs from `stopReason`. */
+  providerStopReason?: string;
   content: ContentBlock[];
   usage: Usage;
 }
@@ -42,16 +44,26 @@ type Building =
   | { type: 'text'; text: string }
   | { type: 'thinking'; thinking: string; signature: string }
   | { type: 'redacted-thinking'; data: string }
-  | { type: 'tool'; id: string; name: string; json: string; input?: unknown }
+  | { type: 'tool'; id: string; name: string; json: string; input?: Record<string, unknown> }
   | { type: 'other' };
 
-const stopReasons = new Set(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal', 'pause_turn']);
+/** The Messages API's stop reasons, in agentchart's words; any other (a newer one) is `other`. */
+const stopReasonsOfApi: Readonly<Record<string, AttemptResult['stopReason']>> = {
+  end_turn: 'end_turn',
+  tool_use: 'tool_use',
+  max_tokens: 'max_tokens',
+  stop_sequence: 'stop_sequence',
+  refusal: 'refusal',
+  pause_turn: 'pause_turn',
+  model_context_window_exceeded: 'context_window_exceeded',
+};
 
 /**
- * Reads the raw events of one streamed response: yields text and thinking deltas as they come and
- * each tool call once its input is complete and parses, and returns the whole content, stop reason
- * and usage. A stream that ends before `message_stop` is an error (`MODEL_STREAM_INCOMPLETE`,
- * recoverable): a partial answer must never pass for a whole one.
+ * Reads the raw events of one streamed response: yields text and thinking deltas as they come,
+ * each tool call once its input is complete and parses, and a `keep-alive` for any other event;
+ * returns the whole content, the stop reason (in agentchart's words: a {@link StopReason}, or
+ * `pause_turn`) and the usage. A stream that ends before `message_stop` is an error
+ * (`MODEL_STREAM_INCOMPLETE`, recoverable): a partial answer must never pass for a whole one.
  */
 export async function* readAnthropicStream(
   events: AsyncIterable<RawStreamEvent>,
@@ -61,6 +73,7 @@ export async function* readAnthropicStream(
   let stopReason: string | null = null;
   let stopped = false;
   for await (const event of events) {
+    let part: ModelStreamPart | undefined;
     switch (event.type) {
       case 'message_start':
         Object.assign(usage, usageOf(event.message.usage, usage));
@@ -73,10 +86,10 @@ export async function* readAnthropicStream(
         const { delta } = event;
         if (block?.type === 'text' && 'text' in delta) {
           block.text += delta.text;
-          yield { type: 'text-delta', text: delta.text };
+          part = { type: 'text-delta', text: delta.text };
         } else if (block?.type === 'thinking' && 'thinking' in delta) {
           block.thinking += delta.thinking;
-          yield { type: 'thinking-delta', thinking: delta.thinking };
+          part = { type: 'thinking-delta', thinking: delta.thinking };
         } else if (block?.type === 'thinking' && 'signature' in delta) {
           block.signature += delta.signature;
         } else if (block?.type === 'tool' && 'partial_json' in delta) {
@@ -90,7 +103,7 @@ export async function* readAnthropicStream(
         const input = parseToolInput(block.json);
         if (input === undefined) break;
         block.input = input;
-        yield { type: 'tool-call', toolCallId: block.id, toolName: block.name, input };
+        part = { type: 'tool-call', toolCallId: block.id, toolName: block.name, input };
         break;
       }
       case 'message_delta':
@@ -101,6 +114,8 @@ export async function* readAnthropicStream(
         stopped = true;
         break;
     }
+    // Every event shows the stream is alive (a long tool input streams nothing else for a while).
+    yield part ?? { type: 'keep-alive' };
   }
   if (!stopped || stopReason === null) {
     throw new AgentchartError({
@@ -109,14 +124,14 @@ export async function* readAnthropicStream(
       details: { errorClass: 'network', recoverable: true },
     });
   }
-  if (!stopReasons.has(stopReason)) {
-    throw new AgentchartError({
-      code: 'MODEL_ERROR',
-      message: `The model stopped for a reason agentchart does not know: '${stopReason}'`,
-      details: { errorClass: 'model_error', recoverable: false, stopReason },
-    });
-  }
-  return { stopReason: stopReason as AttemptResult['stopReason'], content: finishBlocks(blocks), usage };
+  // A reason agentchart does not know still ends a turn that was billed: its usage counts, and the run fails on it.
+  const known = Object.hasOwn(stopReasonsOfApi, stopReason) ? stopReasonsOfApi[stopReason] : undefined;
+  return {
+    stopReason: known ?? 'other',
+    ...(known === stopReason ? {} : { providerStopReason: stopReason }),
+    content: finishBlocks(blocks),
+    usage,
+  };
 }
 
 function startBlock(start: RawBlockStart): Building {
@@ -131,11 +146,14 @@ function startBlock(start: RawBlockStart): Building {
   return { type: 'other' };
 }
 
-/** The tool's input, or undefined when its JSON does not parse (cut off, or malformed: kept raw, never run as parsed). */
-function parseToolInput(json: string): unknown {
+/** The tool's input, or undefined when it is not a JSON object (cut off, or malformed: kept raw, never run). */
+function parseToolInput(json: string): Record<string, unknown> | undefined {
   if (json.trim() === '') return {};
   try {
-    return JSON.parse(json);
+    const input: unknown = JSON.parse(json);
+    return typeof input === 'object' && input !== null && !Array.isArray(input)
+      ? (input as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -146,13 +164,14 @@ function finishBlocks(blocks: readonly (Building | undefined)[]): ContentBlock[]
   for (const block of blocks) {
     if (block === undefined || block.type === 'other') continue;
     if (block.type !== 'tool') content.push(block);
-    else
-      content.push({
-        type: 'tool-call',
-        toolCallId: block.id,
-        toolName: block.name,
-        input: block.input ?? block.json,
-      });
+    else {
+      const call = { type: 'tool-call' as const, toolCallId: block.id, toolName: block.name };
+      content.push(
+        block.input === undefined
+          ? { ...call, input: {}, invalidInput: block.json }
+          : { ...call, input: block.input },
+      );
+    }
   }
   return content;
 }

@@ -23,6 +23,11 @@ export interface ToolCallBlock {
   toolCallId: string;
   toolName: string;
   input: unknown;
+  /**
+   * What the model wrote as the input when it was not a JSON object (then `input` is `{}`, which
+   * providers accept). Such a call never runs: its result is an error that tells the model so.
+   */
+  invalidInput?: string;
 }
 
 /** What a tool call returned (or why it failed, with `isError`), sent back to the model. */

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { AgentchartError } from '../agentchart-error.js';
 import type { AgentRunContext } from '../machines/agent-run-types.js';
+import {
+  messageSchema,
+  toolCallBlockSchema,
+  toolResultBlockSchema,
+  usageSchema,
+} from '../model/message-schema.js';
+import { stopReasons } from '../model/model-client.js';
 import { errorClasses } from '../run-error.js';
 
 /** The envelope format this version of agentchart writes and reads. */
@@ -18,43 +25,11 @@ export const checkpointStatuses = [
 ] as const;
 
 const count = z.number().int().nonnegative();
-const toolCall = z.strictObject({
-  type: z.literal('tool-call'),
-  toolCallId: z.string().min(1),
-  toolName: z.string(),
-  input: z.unknown(),
-});
-const toolResult = z.strictObject({
-  type: z.literal('tool-result'),
-  toolCallId: z.string().min(1),
-  toolName: z.string(),
-  output: z.unknown(),
-  isError: z.boolean(),
-});
-const contentBlock = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('text'), text: z.string() }),
-  z.strictObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() }),
-  z.strictObject({ type: z.literal('redacted-thinking'), data: z.string() }),
-  toolCall,
-  toolResult,
-]);
-/** A message of a conversation, as checkpoints hold it. */
-export const messageSchema = z.strictObject({
-  role: z.enum(['user', 'assistant']),
-  content: z.array(contentBlock),
-});
-const usage = z.strictObject({
-  inputTokens: count,
-  outputTokens: count,
-  cacheCreationInputTokens: count,
-  cacheReadInputTokens: count,
-});
-
 /** The run's context without its messages (stored apart, once, and shared). */
 export const contextWithoutMessagesSchema = z.strictObject({
   runId: z.string().min(1),
   turn: count,
-  usage,
+  usage: usageSchema,
   costUsd: z.number().nonnegative(),
   limits: z.strictObject({
     maxTurns: z.number().int().positive(),
@@ -70,9 +45,10 @@ export const contextWithoutMessagesSchema = z.strictObject({
     actMs: z.number().positive().optional(),
   }),
   deadlines: z.strictObject({ total: count.optional(), plan: count.optional(), act: count.optional() }),
-  stopReason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'refusal']).optional(),
-  pendingToolCalls: z.array(toolCall),
-  toolResults: z.array(toolResult),
+  stopReason: z.enum(stopReasons).optional(),
+  providerStopReason: z.string().optional(),
+  pendingToolCalls: z.array(toolCallBlockSchema),
+  toolResults: z.array(toolResultBlockSchema),
   pendingRequests: z.array(
     z.strictObject({
       requestId: z.string().min(1),
@@ -145,7 +121,7 @@ export const checkpointMetaSchema = z.strictObject({
   messageCount: count,
   /** Model turns the run had taken, its usage and cost, and a line about its last message. */
   turn: count,
-  usage,
+  usage: usageSchema,
   costUsd: z.number().nonnegative(),
   summary: z.string(),
 });

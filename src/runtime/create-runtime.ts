@@ -67,6 +67,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     systemPrompt: config.systemPrompt,
     limits: settings.limits,
     timeouts: settings.timeouts,
+    retry: settings.retry,
     prices: settings.prices,
     models: new Map([...(config.models ?? []), config.model].map((model) => [model.modelId, model])),
     telemetry: config.telemetry === true,

@@ -5,6 +5,7 @@ import { type Clock, systemClock } from '../clock.js';
 import type { RunLimits, RunTimeouts } from '../machines/agent-run-types.js';
 import type { ModelClient } from '../model/model-client.js';
 import { claudePrices, type ModelPrice, priceOf } from '../model/prices.js';
+import { defaultIdleStreamMs, defaultRetryPolicy, type RetryPolicy } from '../model/retrying-stream.js';
 import { parseOptions } from '../parse-options.js';
 import type { CheckpointStore } from '../persistence/checkpoint-store.js';
 import type { Tool } from '../tools/define-tool.js';
@@ -26,6 +27,13 @@ export interface RuntimeConfig {
   limits?: Partial<RunLimits>;
   /** How long runs, their phases, tool calls and silent model streams may take. */
   timeouts?: RuntimeTimeouts;
+  /**
+   * How a model turn whose attempt failed with a recoverable error (an overloaded or rate-limited
+   * API, a dropped or stalled stream) is tried again, whatever the model client: each retry is a
+   * `retry` event. Default {@link defaultRetryPolicy}: 4 retries, from 500 ms up to 30 s apart (a
+   * client's `retryAfterMs` wins).
+   */
+  retry?: Partial<RetryPolicy>;
   /** More models, by their id, for forks that name another model than `model`. */
   models?: readonly ModelClient[];
   /** Prices per model id or id prefix, added to (and overriding) {@link claudePrices}. */
@@ -59,7 +67,8 @@ export interface RuntimeConfig {
   /** Emit `telemetry` events (model-turn and tool-call timings). Off by default. */
   telemetry?: boolean;
   /**
-   * Where runs read the time and set their timers (deadlines, phase and tool timeouts, timestamps).
+   * Where runs read the time and set their timers (deadlines, phase and tool timeouts, retry
+   * backoff, the idle-stream watchdog, timestamps).
    * Default: the system clock. Tests pass `createTestClock()` from `agentchart/testing` to move time
    * by hand instead of sleeping.
    */
@@ -76,7 +85,7 @@ export interface RuntimeConfig {
 export interface RuntimeTimeouts extends RunTimeouts {
   /** The timeout of a tool call whose tool sets no `timeoutMs`. */
   toolMs?: number;
-  /** Abort (and retry) a model stream that sends nothing for this long. */
+  /** Abort (and retry) a model stream that sends nothing for this long. Default 60000. */
   idleStreamMs?: number;
 }
 
@@ -158,6 +167,13 @@ const configSchema = z.strictObject({
   telemetry: z.boolean().optional(),
   limits: z
     .strictObject({ ...limitsShape, maxConcurrentToolCalls: z.number().int().positive().optional() })
+    .optional(),
+  retry: z
+    .strictObject({
+      maxRetries: z.number().int().nonnegative().optional(),
+      baseDelayMs: z.number().nonnegative().optional(),
+      maxDelayMs: z.number().nonnegative().optional(),
+    })
     .optional(),
   timeouts: z
     .strictObject({
@@ -267,7 +283,8 @@ export function parseQuery<T>(kind: 'checkpoints.list' | 'runs.list' | 'run.chec
 /** The runtime's settings, validated, with the defaults filled in. */
 export interface RuntimeSettings {
   limits: RunLimits;
-  timeouts: RuntimeTimeouts;
+  timeouts: RuntimeTimeouts & { idleStreamMs: number };
+  retry: RetryPolicy;
   /** Prices by model id or prefix: {@link claudePrices} and the config's. */
   prices: Readonly<Record<string, ModelPrice>>;
   unloadParked: boolean;
@@ -292,7 +309,8 @@ export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
   }
   return {
     limits,
-    timeouts: defined(config.timeouts ?? {}),
+    timeouts: { idleStreamMs: defaultIdleStreamMs, ...defined(config.timeouts ?? {}) },
+    retry: { ...defaultRetryPolicy, ...defined(config.retry ?? {}) },
     prices,
     unloadParked: config.unloadParked === true,
     maxLoggedEvents: config.eventLog === false ? 0 : (config.eventLog?.maxEvents ?? 10_000),

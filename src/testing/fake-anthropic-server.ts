@@ -6,9 +6,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface FakeAnthropicTurn {
   text?: string;
   thinking?: string;
-  toolCalls?: { name: string; input: unknown; id?: string }[];
-  /** Defaults to `tool_use` with tool calls, `end_turn` otherwise. With `max_tokens` and tool calls, the last call's input is cut in half. */
-  stopReason?: 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence' | 'refusal' | 'pause_turn';
+  /** Tool calls; `inputJson` streams this text as the call's input instead of `input` as JSON (to send JSON that is malformed). */
+  toolCalls?: { name: string; input?: unknown; inputJson?: string; id?: string }[];
+  /**
+   * Any stop reason the API has (`end_turn`, `tool_use`, `max_tokens`, `stop_sequence`, `pause_turn`,
+   * `refusal`, `model_context_window_exceeded`) or may have one day (any string). Defaults to
+   * `tool_use` with tool calls, `end_turn` otherwise. With `max_tokens` and tool calls, the last
+   * call's input is cut in half.
+   */
+  stopReason?: string;
   usage?: {
     inputTokens?: number;
     outputTokens?: number;
@@ -25,6 +31,11 @@ export interface FakeAnthropicTurn {
   error?: { type: string; message: string };
   /** Extra response headers (for example `retry-after-ms`). */
   headers?: Record<string, string>;
+  /**
+   * Answer 200 (`text/event-stream`, unless `headers` say otherwise) with this body instead of the
+   * message's events: `''` is an empty stream, other text a body that is not SSE.
+   */
+  body?: string;
   /** After this many events: send an SSE `error` event (`error`, default `overloaded_error`) and end. */
   errorAfterEvents?: number;
   /** After this many events: destroy the connection. */
@@ -60,9 +71,10 @@ export type FakeAnthropicScript =
 
 /**
  * Starts a real HTTP server on 127.0.0.1 (random port) that speaks the Anthropic Messages API with
- * Server-Sent Events, so tests drive the real `@anthropic-ai/sdk` over the wire. It can also fail
+ * Server-Sent Events, so tests drive the real `@anthropic-ai/sdk` over the wire. Like the API, it
+ * refuses (400) a request whose `tool_use` input is not an object. It can also fail
  * the ways the real API does: HTTP errors, an `error` event mid-stream, a dropped connection, a
- * stream cut short, or one that stalls.
+ * stream cut short, one that stalls, or a 200 whose body is empty or not SSE.
  *
  * @example
  * ```ts
@@ -98,6 +110,9 @@ export async function startFakeAnthropicServer(script: FakeAnthropicScript): Pro
         closedEarly: false,
       };
       requests.push(request);
+      const refusal = invalidToolUse(body);
+      if (refusal !== undefined)
+        return sendError(res, 400, { type: 'invalid_request_error', message: refusal });
       const turn = typeof script === 'function' ? script(body, index) : script[index];
       if (turn === undefined) {
         return sendError(res, 500, {
@@ -126,6 +141,21 @@ export async function startFakeAnthropicServer(script: FakeAnthropicScript): Pro
   };
 }
 
+/** What the API would say of a `tool_use` block whose input is not an object (it refuses such a request), if any. */
+function invalidToolUse(body: Record<string, unknown>): string | undefined {
+  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
+  for (const [m, message] of messages.entries()) {
+    const content = Array.isArray(message.content) ? (message.content as Record<string, unknown>[]) : [];
+    for (const [c, block] of content.entries()) {
+      const { input } = block;
+      if (block.type !== 'tool_use' || (typeof input === 'object' && input !== null && !Array.isArray(input)))
+        continue;
+      return `messages.${m}.content.${c}.tool_use.input: Input should be a valid dictionary`;
+    }
+  }
+  return undefined;
+}
+
 function sendError(
   res: ServerResponse,
   status: number,
@@ -147,6 +177,10 @@ async function respond(res: ServerResponse, turn: FakeAnthropicTurn, model: stri
     'request-id': 'req_fake',
     ...turn.headers,
   });
+  if (turn.body !== undefined) {
+    res.end(turn.body);
+    return;
+  }
   const events = sseEvents(turn, model);
   for (const [sent, event] of events.entries()) {
     if (turn.eventDelayMs !== undefined) await sleep(turn.eventDelayMs);
@@ -219,7 +253,7 @@ function sseEvents(turn: FakeAnthropicTurn, model: string): SseEvent[] {
   }
   const calls = turn.toolCalls ?? [];
   for (const [n, call] of calls.entries()) {
-    let json = JSON.stringify(call.input);
+    let json = call.inputJson ?? JSON.stringify(call.input ?? {});
     if (stopReason === 'max_tokens' && n === calls.length - 1)
       json = json.slice(0, Math.floor(json.length / 2));
     block(

@@ -13,7 +13,11 @@ export interface ScriptedTurn {
   /** Defaults to `tool_use` when there are tool calls, `end_turn` otherwise. */
   stopReason?: StopReason;
   usage?: Partial<Usage>;
-  /** Fail the turn instead (after streaming its text): a message, or an error class and message. */
+  /**
+   * Fail the turn instead (after streaming its text): a message, or an error class and message. A
+   * `recoverable` failure is retried by the runtime like any model's: the next turn of the script
+   * is the retry.
+   */
   error?: string | { errorClass: ErrorClass; message: string; recoverable?: boolean };
   /** Wait this long before each delta (and before the first), honouring the abort signal. */
   tokenDelayMs?: number;

@@ -18,14 +18,19 @@ export interface ToolCallScope {
 }
 
 /**
- * Runs one tool call: finds the tool, validates the model's arguments, and executes it under the
- * run's signal and the tool's timeout (or the default one). Never throws: every failure is an outcome for the model.
+ * Runs one tool call: finds the tool, validates the model's arguments (a call whose input was not
+ * valid JSON never runs), and executes it under the run's signal and the tool's timeout (or the default one). Never throws: every failure is an outcome for the model.
  */
 export async function executeToolCall(
   call: ToolCallBlock,
   registry: ToolRegistry,
   { runId, runSignal, defaultTimeoutMs, clock = systemClock }: ToolCallScope,
 ): Promise<ToolCallOutcome> {
+  if (call.invalidInput !== undefined) {
+    const written = quoted(call.invalidInput, 2_000);
+    const message = `The input of this call of '${call.toolName}' was not valid JSON (a JSON object), so the tool did not run. The input as written: ${written}`;
+    return failure('TOOL_INPUT_INVALID', message, call);
+  }
   const tool = registry.get(call.toolName);
   if (tool === undefined) {
     const available = registry.names.length > 0 ? registry.names.join(', ') : 'none';
@@ -83,6 +88,11 @@ function failure(
   cause?: unknown,
 ): ToolCallOutcome {
   return { ok: false, error: new AgentchartError({ code, message, details: toolDetails(call), cause }) };
+}
+
+/** The text, cut to its first `max` characters (saying so) when it is longer. */
+function quoted(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (the first ${max} of ${text.length} characters)`;
 }
 
 function toolDetails(call: ToolCallBlock): Record<string, unknown> {

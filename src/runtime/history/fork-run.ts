@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { AgentchartError } from '../../agentchart-error.js';
 import type { AgentRunContext, RunLimits, RunSettings } from '../../machines/agent-run-types.js';
 import type { Message } from '../../model/message.js';
+import { messageSchema } from '../../model/message-schema.js';
 import type { ModelClient } from '../../model/model-client.js';
-import { messageSchema } from '../../persistence/checkpoint-envelope.js';
 import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
 import { buildEnvelope } from '../checkpoints/checkpointer.js';
 import { type CheckpointMigrations, loadCheckpoint } from '../checkpoints/load-checkpoint.js';
@@ -122,6 +122,7 @@ function modified(context: AgentRunContext, changes: ForkModifications, now: num
       ? {
           turn: messages.filter((message) => message.role === 'assistant').length,
           stopReason: undefined,
+          providerStopReason: undefined,
           pendingToolCalls: [],
           toolResults: [],
           pendingRequests: [],

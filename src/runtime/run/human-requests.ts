@@ -5,13 +5,13 @@ import type { ToolRegistry } from '../../tools/tool-registry.js';
 /**
  * The requests a turn's tool calls raise: a question for each call of an `askUser` tool, and an
  * approval for each call whose tool `needsApproval` (for its input, when that is a predicate).
- * A call whose input does not match its schema raises none: it fails as invalid instead.
+ * A call whose input does not match its schema, or was not valid JSON, raises none: it fails as invalid instead.
  */
 export function requestsFor(calls: readonly ToolCallBlock[], registry: ToolRegistry): PendingRequest[] {
   const requests: PendingRequest[] = [];
   for (const call of calls) {
     const tool = registry.get(call.toolName);
-    if (tool === undefined) continue;
+    if (tool === undefined || call.invalidInput !== undefined) continue;
     const parsed = tool.input.safeParse(call.input);
     if (!parsed.success) continue;
     const base = {

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import type { AgentRunContext, RunLimits } from '../../machines/agent-run-types.js';
 import type { ModelClient } from '../../model/model-client.js';
 import type { ModelPrice } from '../../model/prices.js';
+import type { RetryPolicy } from '../../model/retrying-stream.js';
 import type { RunResult } from '../../run-result.js';
 import type { EventLogRegistry } from '../../streaming/event-log.js';
 import type { ToolRegistry } from '../../tools/tool-registry.js';
@@ -24,7 +25,9 @@ export interface RunEnvironment {
   registry: ToolRegistry;
   systemPrompt: string | undefined;
   limits: RunLimits;
-  timeouts: RuntimeTimeouts;
+  timeouts: RuntimeTimeouts & { idleStreamMs: number };
+  /** How failed model turns are tried again. */
+  retry: RetryPolicy;
   /** Prices by model id or prefix. */
   prices: Readonly<Record<string, ModelPrice>>;
   /** The runtime's models by id (its `model` and its `models`), for runs whose settings name another. */
