@@ -10,8 +10,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyValueStore, createRuntime } from 'agentchart';
+import { createRuntime } from 'agentchart';
 import { levelKeyValue } from 'agentchart/level';
+import { createKeyValueStore } from 'agentchart/store';
 import { countingKeyValue } from './lib/counting-key-value.js';
 import { fetchPage, workloadModel } from './lib/workload.js';
 

@@ -62,27 +62,10 @@ export {
   type CheckpointStatus,
   checkpointEnvelopeVersion,
 } from './persistence/checkpoint-envelope.js';
-export type {
-  AppendEventsOptions,
-  CheckpointQuery,
-  CheckpointStore,
-  NewRun,
-  RunQuery,
-  RunRecord,
-  SessionCommit,
-  SessionMessage,
-  SessionRecord,
-  StoredRunEvent,
-} from './persistence/checkpoint-store.js';
-export {
-  type KeyRange,
-  type KeyValue,
-  type KeyValueExpectation,
-  type KeyValueWrite,
-  memoryKeyValue,
-} from './persistence/key-value.js';
-export { createKeyValueStore } from './persistence/key-value-store.js';
-export { memoryStore } from './persistence/memory-store.js';
+export type { CheckpointStore } from './persistence/checkpoint-store.js';
+export { memoryStore } from './persistence/memory/memory-store.js';
+export type { CheckpointQuery, RunQuery, RunRecord } from './persistence/run-store.js';
+export type { SessionMessage, SessionRecord } from './persistence/session-store.js';
 export type { ErrorClass, RunError } from './run-error.js';
 export type { RunResult, RunStatus, RunUsage } from './run-result.js';
 export type {

@@ -1,2 +1,2 @@
-export { type LevelKeyValueOptions, levelKeyValue } from './persistence/level-key-value.js';
-export { type LevelStoreOptions, levelStore } from './persistence/level-store.js';
+export { type LevelKeyValueOptions, levelKeyValue } from './persistence/level/level-key-value.js';
+export { type LevelStoreOptions, levelStore } from './persistence/level/level-store.js';

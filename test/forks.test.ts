@@ -1,12 +1,5 @@
-import {
-  createKeyValueStore,
-  createRuntime,
-  defineTool,
-  type KeyValue,
-  type KeyValueWrite,
-  memoryKeyValue,
-  memoryStore,
-} from 'agentchart';
+import { createRuntime, defineTool, memoryStore } from 'agentchart';
+import { createKeyValueStore, type KeyValue, type KeyValueWrite, memoryKeyValue } from 'agentchart/store';
 import { type Script, scriptedModel } from 'agentchart/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-import type { KeyValue } from 'agentchart';
+import type { KeyValue } from 'agentchart/store';
 
 /** A key-value space that counts the bytes of every key and value written through it. */
 export function countingKeyValue(inner: KeyValue) {

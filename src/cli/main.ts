@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { levelStore } from '../persistence/level-store.js';
+import { levelStore } from '../persistence/level/level-store.js';
 import { createRuntime } from '../runtime/create-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { findCommand } from './cli-commands.js';

@@ -93,7 +93,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   function store(): Promise<CheckpointStore> {
     opening ??= (
       config.store === undefined
-        ? import('../persistence/level-store.js').then(({ levelStore }) =>
+        ? import('../persistence/level/level-store.js').then(({ levelStore }) =>
             levelStore({ path: defaultStorePath }),
           )
         : Promise.resolve(config.store)

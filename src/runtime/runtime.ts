@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { CheckpointEnvelope, CheckpointMeta } from '../persistence/checkpoint-envelope.js';
-import type { CheckpointQuery, RunQuery, RunRecord } from '../persistence/checkpoint-store.js';
+import type { CheckpointQuery, RunQuery, RunRecord } from '../persistence/run-store.js';
 import type { RunResult } from '../run-result.js';
 import type { Session, SessionOptions } from '../sessions/session.js';
 import type { RunEvent } from '../streaming/run-event.js';

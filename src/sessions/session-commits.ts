@@ -1,5 +1,5 @@
 import type { AgentRunContext } from '../machines/agent-run-types.js';
-import type { CheckpointStore } from '../persistence/checkpoint-store.js';
+import type { SessionStore } from '../persistence/session-store.js';
 import type { RunResult } from '../run-result.js';
 import type { RunHandle } from '../runtime/run/run-handle.js';
 import { commitSessionRun, leftUnended, type SessionCommitOutcome } from './session.js';
@@ -16,7 +16,7 @@ export interface SessionCommits {
 }
 
 /** Creates the {@link SessionCommits} of a runtime whose store is `store()`. */
-export function createSessionCommits(store: () => Promise<CheckpointStore>): SessionCommits {
+export function createSessionCommits(store: () => Promise<SessionStore>): SessionCommits {
   const waiters = new Map<
     string,
     { resolve(outcome: SessionCommitOutcome): void; reject(error: unknown): void }

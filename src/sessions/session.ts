@@ -4,7 +4,7 @@ import type { AgentRunContext } from '../machines/agent-run-types.js';
 import { messageOf } from '../message-of.js';
 import type { Message } from '../model/message.js';
 import { parseOptions } from '../parse-options.js';
-import type { CheckpointStore, SessionMessage } from '../persistence/checkpoint-store.js';
+import type { SessionMessage, SessionStore } from '../persistence/session-store.js';
 import type { RunResult } from '../run-result.js';
 import type { CancelToken } from '../runtime/run/cancel-token.js';
 import type { RunHandle } from '../runtime/run/run-handle.js';
@@ -70,7 +70,7 @@ export interface Session {
 
 /** What a session needs of its runtime. */
 export interface SessionHost {
-  store(): Promise<CheckpointStore>;
+  store(): Promise<SessionStore>;
   /** Starts a run of the session: history, then the user's input. */
   startSessionRun(options: {
     input: string;
@@ -189,7 +189,7 @@ export function leftUnended(result: RunResult): AgentchartError {
  * process that is; the store makes a second commit of one run a no-op.
  */
 export async function commitSessionRun(
-  store: CheckpointStore,
+  store: SessionStore,
   result: RunResult,
   context: AgentRunContext,
 ): Promise<SessionCommitOutcome> {

@@ -1,6 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import { runNotFound } from '../agentchart-error.js';
-import type { CheckpointStore, StoredRunEvent } from '../persistence/checkpoint-store.js';
+import type { EventLogStore, StoredRunEvent } from '../persistence/event-log-store.js';
+import type { RunStore } from '../persistence/run-store.js';
 import type { RunEvent } from './run-event.js';
 
 type Delta = Extract<RunEvent, { type: 'text-delta' | 'thinking-delta' }>;
@@ -47,7 +48,7 @@ export interface RunEventLog {
 export interface RunEventLogOptions {
   runId: string;
   /** The store, once the run is in it; a rejection drops the log (the run never started). */
-  store: () => Promise<CheckpointStore>;
+  store: () => Promise<EventLogStore>;
   maxEvents: number;
   /** Told of a batch that could not be written (the run goes on; its log has a gap). */
   onError?: (error: unknown) => void;
@@ -169,7 +170,8 @@ function unseen(stored: StoredRunEvent, cursor: Cursor): RunEvent | undefined {
 
 /** What {@link followRunEvents} needs of the runtime. */
 export interface EventLogSource {
-  store(): Promise<CheckpointStore>;
+  /** The store's event logs, and its runs (to tell a run that ended from one that never was). */
+  store(): Promise<EventLogStore & Pick<RunStore, 'getRun'>>;
   /** The log of the run if it is live in this process (or still writing its end). */
   logOf(runId: string): RunEventLog | undefined;
   /** Whether a run of this id is being launched here (not in the store yet). */
@@ -254,7 +256,7 @@ const terminal = new Set<string>(['done', 'failed', 'cancelled']);
 /** The runtime's event logs of its live runs: it opens one per launch and finds them for readers. */
 export interface EventLogRegistry extends EventLogSource {
   /** Creates the log of a run being launched; it is found by readers once `registered` is called. */
-  create(runId: string, store: () => Promise<CheckpointStore>): RunEventLog;
+  create(runId: string, store: () => Promise<EventLogStore>): RunEventLog;
   /** Makes the log findable (once the run is in the store). */
   register(log: RunEventLog): void;
   /** Forgets the log once everything it took is written; `detach` first for a run that did not end. */
@@ -263,14 +265,14 @@ export interface EventLogRegistry extends EventLogSource {
    * Reserves `count` seqs for a run launched now under its id, once any earlier log of it in this
    * process is written (so that the log stays in seq order); resolves with the first.
    */
-  reserveSeqs(runId: string, store: CheckpointStore, count: number): Promise<number>;
+  reserveSeqs(runId: string, store: EventLogStore, count: number): Promise<number>;
   /** Resolves when every log is written. */
   flushed(): Promise<void>;
 }
 
 /** Creates the runtime's {@link EventLogRegistry}. */
 export function createEventLogRegistry(options: {
-  store: () => Promise<CheckpointStore>;
+  store: () => Promise<EventLogStore & Pick<RunStore, 'getRun'>>;
   maxEvents: number;
   onError?: (error: unknown) => void;
 }): EventLogRegistry {

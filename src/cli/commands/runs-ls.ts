@@ -1,5 +1,5 @@
 import { type CheckpointStatus, checkpointStatuses } from '../../persistence/checkpoint-envelope.js';
-import type { RunRecord } from '../../persistence/checkpoint-store.js';
+import type { RunRecord } from '../../persistence/run-store.js';
 import type { CliCommand } from '../cli-command.js';
 import { positiveInteger } from '../cli-options.js';
 import { print } from '../cli-output.js';

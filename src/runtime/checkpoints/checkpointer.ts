@@ -10,7 +10,7 @@ import {
   checkpointEnvelopeVersion,
   metaOf,
 } from '../../persistence/checkpoint-envelope.js';
-import type { CheckpointStore, RunRecord } from '../../persistence/checkpoint-store.js';
+import type { RunRecord, RunStore } from '../../persistence/run-store.js';
 import type { RunEventBody, RunPhase } from '../../streaming/run-event.js';
 import { type CheckpointPolicy, isTerminal, statusOf, wantsCheckpoint } from './checkpoint-policy.js';
 import { compactSnapshot } from './snapshot-codec.js';
@@ -85,7 +85,7 @@ export function buildEnvelope(
 
 /** What {@link createCheckpointer} needs. */
 export interface CheckpointerOptions {
-  store: CheckpointStore;
+  store: RunStore;
   /** The run's record, with its first checkpoint already written. */
   record: RunRecord;
   policy: CheckpointPolicy;

@@ -7,7 +7,7 @@ import {
   parseCheckpointEnvelope,
   parseCheckpointJson,
 } from '../../persistence/checkpoint-envelope.js';
-import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import type { RunStore } from '../../persistence/run-store.js';
 
 /**
  * Upgrades of envelopes written by older versions of the run statechart, by the version they
@@ -28,7 +28,7 @@ export type ResumeSource = string | CheckpointEnvelope | Record<string, unknown>
  */
 export async function loadCheckpoint(
   from: ResumeSource,
-  store: CheckpointStore,
+  store: RunStore,
   migrations: CheckpointMigrations,
 ): Promise<CheckpointEnvelope> {
   if (typeof from === 'string' && isPath(from)) {

@@ -9,7 +9,7 @@ import type {
 } from '../../machines/agent-run-types.js';
 import { lastAnswerOf, type ToolResultBlock, toolCallsOf } from '../../model/message.js';
 import { emptyUsage } from '../../model/usage.js';
-import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import type { RunStore } from '../../persistence/run-store.js';
 import type { RunPhase } from '../../streaming/run-event.js';
 
 /** What `runtime.replay` reports. */
@@ -32,11 +32,7 @@ export interface ReplayReport {
  * neither the model nor any tool, and writing nothing: a check that the recorded history replays
  * to the same states and answer. `untilStep` stops at that checkpoint of the run.
  */
-export async function replayRun(
-  store: CheckpointStore,
-  runId: string,
-  untilStep?: number,
-): Promise<ReplayReport> {
+export async function replayRun(store: RunStore, runId: string, untilStep?: number): Promise<ReplayReport> {
   const record = await store.getRun(runId);
   if (record?.headCheckpointId == null) {
     throw runNotFound(runId, 'with a checkpoint to replay');

@@ -8,7 +8,7 @@ import {
   type CheckpointMeta,
   runOfCheckpoint,
 } from '../../persistence/checkpoint-envelope.js';
-import type { CheckpointStore, RunRecord } from '../../persistence/checkpoint-store.js';
+import type { RunRecord, RunStore } from '../../persistence/run-store.js';
 
 /** A run's history: its checkpoints in order, and where it sits in its fork tree. */
 export interface RunHistory {
@@ -37,7 +37,7 @@ export interface RunPoint {
 }
 
 /** The history of a run; `RUN_NOT_FOUND` if the store has none. */
-export async function historyOf(store: CheckpointStore, runId: string): Promise<RunHistory> {
+export async function historyOf(store: RunStore, runId: string): Promise<RunHistory> {
   const record = await store.getRun(runId);
   if (record === undefined) throw runNotFound(runId);
   const [checkpoints, children] = await Promise.all([
@@ -94,11 +94,7 @@ export interface RunSide {
 }
 
 /** Compares two runs: where they part, what each answered and spent, what each did that the other did not. */
-export async function compareRuns(
-  store: CheckpointStore,
-  runIdA: string,
-  runIdB: string,
-): Promise<RunComparison> {
+export async function compareRuns(store: RunStore, runIdA: string, runIdB: string): Promise<RunComparison> {
   const [a, b] = await Promise.all([finalState(store, runIdA), finalState(store, runIdB)]);
   const [lineageA, lineageB] = await Promise.all([lineage(store, runIdA), lineage(store, runIdB)]);
   const callsA = toolCallKeys(a.envelope.context.messages);
@@ -134,7 +130,7 @@ export async function compareRuns(
   };
 }
 
-async function finalState(store: CheckpointStore, runId: string) {
+async function finalState(store: RunStore, runId: string) {
   const record = await store.getRun(runId);
   if (record?.headCheckpointId == null) {
     throw runNotFound(runId, 'with a checkpoint to compare');
@@ -149,7 +145,7 @@ async function finalState(store: CheckpointStore, runId: string) {
 }
 
 /** A run's ancestry: [run, up to its last step], then the run it forked from up to the fork point, and so on. */
-async function lineage(store: CheckpointStore, runId: string): Promise<{ runId: string; upTo: number }[]> {
+async function lineage(store: RunStore, runId: string): Promise<{ runId: string; upTo: number }[]> {
   const chain: { runId: string; upTo: number }[] = [];
   let current: string | undefined = runId;
   let upTo = Number.POSITIVE_INFINITY;

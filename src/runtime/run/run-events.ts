@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import type { EventLogStore } from '../../persistence/event-log-store.js';
 import type { RunResult } from '../../run-result.js';
 import { createEventSeqs } from '../../streaming/event-seqs.js';
 import { guarded } from '../../streaming/guarded-observable.js';
@@ -29,7 +29,7 @@ export interface RunEventsOptions {
   /** The seqs reserved for the run before it launched. */
   firstSeqs: { start: number; count: number };
   /** The run's store, once it is in it. */
-  store(): Promise<CheckpointStore>;
+  store(): Promise<EventLogStore>;
   /** Told when the store cannot reserve more seqs (the run fails). */
   onStoreError(error: unknown): void;
 }

@@ -1,6 +1,7 @@
 import type { AgentRunSnapshot } from '../../machines/agent-run-machine.js';
 import type { AgentRunInput } from '../../machines/agent-run-types.js';
-import type { CheckpointStore, RunRecord } from '../../persistence/checkpoint-store.js';
+import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import type { RunRecord } from '../../persistence/run-store.js';
 
 /** The store's side of a run, ready before it starts. */
 export interface PreparedRun {

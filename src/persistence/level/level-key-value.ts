@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Level } from 'level';
-import { AgentchartError } from '../agentchart-error.js';
-import type { KeyValue, KeyValueWrite } from './key-value.js';
+import { AgentchartError } from '../../agentchart-error.js';
+import type { KeyValue, KeyValueWrite } from '../key-value/key-value.js';
 import { createKeyedMutex, type KeyedMutex } from './keyed-mutex.js';
 
 /** What {@link levelKeyValue} takes. */

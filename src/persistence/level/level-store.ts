@@ -1,5 +1,5 @@
-import type { CheckpointStore } from './checkpoint-store.js';
-import { createKeyValueStore } from './key-value-store.js';
+import type { CheckpointStore } from '../checkpoint-store.js';
+import { createKeyValueStore } from '../key-value/key-value-store.js';
 import { levelKeyValue } from './level-key-value.js';
 
 /** What {@link levelStore} takes. */

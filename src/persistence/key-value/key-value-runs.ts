@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import { AgentchartError, ConcurrencyError, runNotFound } from '../agentchart-error.js';
-import { deepFreeze } from '../deep-freeze.js';
-import type { Message, ToolResultBlock } from '../model/message.js';
+import { AgentchartError, ConcurrencyError, runNotFound } from '../../agentchart-error.js';
+import { deepFreeze } from '../../deep-freeze.js';
 import {
   type CheckpointEnvelope,
   type CheckpointMeta,
@@ -11,56 +9,26 @@ import {
   parseCheckpointEnvelope,
   parseCheckpointJson,
   runOfCheckpoint,
-} from './checkpoint-envelope.js';
-import type {
-  AppendEventsOptions,
-  CheckpointQuery,
-  CheckpointStore,
-  NewRun,
-  RunQuery,
-  RunRecord,
-  SessionCommit,
-  SessionMessage,
-  SessionRecord,
-  StoredRunEvent,
-} from './checkpoint-store.js';
+} from '../checkpoint-envelope.js';
+import type { CheckpointQuery, NewRun, RunQuery, RunRecord, RunStore } from '../run-store.js';
 import { keys, prefixRange } from './key-layout.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
-
-/** A run's event log as its head key keeps it. */
-interface EventLogHead {
-  /** One past the last logged seq. */
-  next: number;
-  /** How many events the log holds. */
-  count: number;
-  /** One past the last seq ever handed out for the run (reserved ranges included). */
-  reserved: number;
-}
+import { eventLogHeadWrite } from './key-value-event-log.js';
+import type { KeyValueMessages } from './key-value-messages.js';
 
 /**
- * A {@link CheckpointStore} on any ordered {@link KeyValue} space. Messages are stored once, by the
- * SHA-256 of their JSON, and each run keeps a log of message hashes: a checkpoint writes only the
- * messages that are new since its run's last one, and a run started from another run's checkpoint
- * shares that run's messages instead of copying them. Nothing is cached between calls: every
- * compare-and-set is decided by the space against what it holds (`batchIf`), so any number of
- * store objects on one space stay consistent.
+ * The run role of a store on a key-value space: run records (with an index by status),
+ * checkpoints (a description and a body, indexed by step and by time), and the index of forks.
+ * Every write to a run is conditional on the record it read, decided by the space.
  */
-export function createKeyValueStore(kv: KeyValue): CheckpointStore {
-  // The hashes of message objects this store has read or written: their blobs are stored (blobs are never deleted).
-  const storedHashes = new WeakMap<Message, string>();
-
+export function keyValueRuns(
+  kv: KeyValue,
+  { storedHashes, messageWrites, readMessages }: KeyValueMessages,
+): RunStore {
   async function readRun(runId: string): Promise<{ record: RunRecord; text: string } | undefined> {
     const text = await kv.get(keys.run(runId));
     if (text === undefined) return undefined;
     return { record: recordOf(parseCheckpointJson(text, `run '${runId}'`) as RunRecord), text };
-  }
-
-  async function readEventLogHead(runId: string): Promise<{ head: EventLogHead; text: string | undefined }> {
-    const text = await kv.get(keys.eventLogHead(runId));
-    if (text === undefined) return { head: { next: 0, count: 0, reserved: 0 }, text };
-    const stored = parseCheckpointJson(text, `the event log of run '${runId}'`) as Partial<EventLogHead>;
-    const next = stored.next ?? 0;
-    return { head: { next, count: stored.count ?? 0, reserved: Math.max(stored.reserved ?? 0, next) }, text };
   }
 
   function staleRun(runId: string, expectedVersion: number, actualVersion: number): ConcurrencyError {
@@ -98,60 +66,6 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
       writes.push({ type: 'put', key: keys.runStatus(next.status, next.runId), value: '' });
     }
     return writes;
-  }
-
-  /** Writes for the messages from `from` on: their blobs (unless stored already) and log entries. */
-  async function messageWrites(
-    runId: string,
-    messages: readonly Message[],
-    from: number,
-    skipKnownBlobs: boolean,
-  ) {
-    const writes: KeyValueWrite[] = [];
-    // Messages this store read or wrote have their hash (and blob) known already: no hashing, no lookup.
-    const fresh = messages.slice(from).map((message) => {
-      const hash = storedHashes.get(message);
-      if (hash !== undefined) return { json: undefined, hash };
-      const json = JSON.stringify(message);
-      return { json, hash: createHash('sha256').update(json).digest('base64url') };
-    });
-    const unknown = fresh.filter(({ json }) => json !== undefined);
-    const existing = skipKnownBlobs ? await kv.getMany(unknown.map(({ hash }) => keys.blob(hash))) : [];
-    const present = new Set(
-      unknown.filter((_, index) => existing[index] !== undefined).map(({ hash }) => hash),
-    );
-    for (const [offset, { json, hash }] of fresh.entries()) {
-      if (json !== undefined && !present.has(hash))
-        writes.push({ type: 'put', key: keys.blob(hash), value: json });
-      writes.push({ type: 'put', key: keys.messageLog(runId, from + offset), value: hash });
-    }
-    return writes;
-  }
-
-  async function readMessages(
-    runId: string,
-    count: number,
-    source: string,
-  ): Promise<{ messages: Message[]; hashes: string[] }> {
-    if (count === 0) return { messages: [], hashes: [] };
-    const hashes: string[] = [];
-    for await (const [, hash] of kv.range({
-      gte: keys.messageLog(runId, 0),
-      lt: keys.messageLog(runId, count),
-    }))
-      hashes.push(hash);
-    const blobs = hashes.length === count ? await kv.getMany(hashes.map(keys.blob)) : [];
-    if (blobs.length !== count || blobs.some((blob) => blob === undefined)) {
-      throw new AgentchartError({
-        code: 'CHECKPOINT_CORRUPT',
-        message: `The checkpoint ${source} is corrupt: ${count - blobs.filter(Boolean).length} of its ${count} messages are missing`,
-        details: { source },
-      });
-    }
-    const messages = blobs.map(
-      (blob, index) => parseCheckpointJson(blob as string, `${source} (message ${index})`) as Message,
-    );
-    return { messages, hashes };
   }
 
   async function readMetas(ids: readonly string[]): Promise<CheckpointMeta[]> {
@@ -208,27 +122,7 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
     return { writes, next };
   }
 
-  /**
-   * Reads the event log's head, builds writes from it, and applies them if the head has not moved
-   * meanwhile (another writer of the same log), trying again if it has.
-   */
-  async function updateEventLog<T>(
-    runId: string,
-    build: (head: EventLogHead) => Promise<{ writes: KeyValueWrite[]; head: EventLogHead; result: T }>,
-  ): Promise<T> {
-    for (;;) {
-      const { head, text } = await readEventLogHead(runId);
-      const planned = await build(head);
-      if (planned.writes.length === 0 && planned.head === head) return planned.result;
-      const writes = [
-        ...planned.writes,
-        { type: 'put' as const, key: keys.eventLogHead(runId), value: JSON.stringify(planned.head) },
-      ];
-      if (await kv.batchIf([{ key: keys.eventLogHead(runId), value: text }], writes)) return planned.result;
-    }
-  }
-
-  const store: CheckpointStore = {
+  return {
     async createRun(run: NewRun) {
       const now = new Date().toISOString();
       const record: RunRecord = {
@@ -251,10 +145,7 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
           value: run.forkOf,
         });
       const reserved = run.reservedEventSeqs ?? 0;
-      if (reserved > 0) {
-        const head: EventLogHead = { next: 0, count: 0, reserved };
-        writes.push({ type: 'put', key: keys.eventLogHead(run.runId), value: JSON.stringify(head) });
-      }
+      if (reserved > 0) writes.push(eventLogHeadWrite(run.runId, { next: 0, count: 0, reserved }));
       let created = record;
       if (run.firstCheckpoint === undefined) writes.push(...recordWrites(undefined, record));
       else {
@@ -441,132 +332,7 @@ export function createKeyValueStore(kv: KeyValue): CheckpointStore {
       }
       return forks;
     },
-
-    async getSession(sessionId: string) {
-      const text = await kv.get(keys.session(sessionId));
-      return text === undefined
-        ? undefined
-        : (parseCheckpointJson(text, `session '${sessionId}'`) as SessionRecord);
-    },
-
-    async readSessionMessages(sessionId: string, from = 0) {
-      const messages: SessionMessage[] = [];
-      const range = {
-        ...prefixRange(keys.sessionMessages(sessionId)),
-        gte: keys.sessionMessage(sessionId, from),
-      };
-      for await (const [, text] of kv.range(range)) {
-        messages.push(parseCheckpointJson(text, `a message of session '${sessionId}'`) as SessionMessage);
-      }
-      return messages;
-    },
-
-    async commitToSession(sessionId: string, commit: SessionCommit) {
-      const [recordText, committed] = await kv.getMany([
-        keys.session(sessionId),
-        keys.sessionCommit(sessionId, commit.runId),
-      ]);
-      const now = new Date().toISOString();
-      const record: SessionRecord =
-        recordText === undefined
-          ? { sessionId, version: 0, messageCount: 0, createdAt: now, updatedAt: now }
-          : (parseCheckpointJson(recordText, `session '${sessionId}'`) as SessionRecord);
-      if (committed !== undefined) return record;
-      const conflict = (actualVersion: number) =>
-        new ConcurrencyError({
-          message: `Session '${sessionId}' is at version ${actualVersion}, not ${commit.expectedVersion}: another run committed to it first`,
-          expectedVersion: commit.expectedVersion,
-          actualVersion,
-          details: { sessionId, runId: commit.runId },
-        });
-      if (record.version !== commit.expectedVersion) throw conflict(record.version);
-      const next: SessionRecord = {
-        ...record,
-        version: record.version + 1,
-        messageCount: record.messageCount + commit.messages.length,
-        updatedAt: now,
-      };
-      const writes: KeyValueWrite[] = [
-        ...commit.messages.map((message, offset) => ({
-          type: 'put' as const,
-          key: keys.sessionMessage(sessionId, record.messageCount + offset),
-          value: JSON.stringify(message),
-        })),
-        { type: 'put', key: keys.session(sessionId), value: JSON.stringify(next) },
-        { type: 'put', key: keys.sessionCommit(sessionId, commit.runId), value: String(next.version) },
-      ];
-      const expected = [
-        { key: keys.session(sessionId), value: recordText },
-        { key: keys.sessionCommit(sessionId, commit.runId), value: undefined },
-      ];
-      if (await kv.batchIf(expected, writes)) return next;
-      // Moved meanwhile: the same run committed (a no-op), or another run did (a conflict).
-      return store.commitToSession(sessionId, commit);
-    },
-
-    appendEvents: (runId: string, events: readonly StoredRunEvent[], { maxEvents }: AppendEventsOptions) =>
-      updateEventLog(runId, async (head) => {
-        const fresh: StoredRunEvent[] = [];
-        let last = head.next - 1;
-        for (const stored of events) {
-          if (stored.event.seq <= last) continue;
-          fresh.push(stored);
-          last = stored.event.seq;
-        }
-        if (fresh.length === 0) return { writes: [], head, result: undefined };
-        // Beyond the bound the oldest go: first those stored, then (if the batch alone is too big) its first.
-        const excess = Math.max(0, head.count + fresh.length - maxEvents);
-        const writes: KeyValueWrite[] = [];
-        if (excess > 0 && head.count > 0) {
-          const limit = Math.min(excess, head.count);
-          for await (const [key] of kv.range({ ...prefixRange(keys.events(runId)), limit })) {
-            writes.push({ type: 'del', key });
-          }
-        }
-        const kept = fresh.slice(Math.max(0, excess - writes.length));
-        for (const stored of kept) {
-          writes.push({
-            type: 'put',
-            key: keys.event(runId, stored.event.seq),
-            value: JSON.stringify(stored),
-          });
-        }
-        const next = last + 1;
-        const count = head.count - (writes.length - kept.length) + kept.length;
-        return { writes, head: { next, count, reserved: Math.max(head.reserved, next) }, result: undefined };
-      }),
-
-    async readEvents(runId: string, fromSeq = 0) {
-      const events: StoredRunEvent[] = [];
-      const range = { ...prefixRange(keys.events(runId)), gte: keys.event(runId, Math.max(0, fromSeq)) };
-      for await (const [, text] of kv.range(range)) {
-        events.push(parseCheckpointJson(text, `an event of run '${runId}'`) as StoredRunEvent);
-      }
-      return events;
-    },
-
-    reserveEventSeqs: (runId: string, count: number) =>
-      updateEventLog(runId, async (head) => ({
-        writes: [],
-        head: { ...head, reserved: head.reserved + count },
-        result: head.reserved,
-      })),
-
-    async getToolResult(runId: string, toolCallId: string) {
-      const text = await kv.get(keys.toolResult(runId, toolCallId));
-      return text === undefined
-        ? undefined
-        : (parseCheckpointJson(text, `journal entry '${toolCallId}'`) as ToolResultBlock);
-    },
-
-    putToolResult: (runId: string, result: ToolResultBlock) =>
-      kv.batch([
-        { type: 'put', key: keys.toolResult(runId, result.toolCallId), value: JSON.stringify(result) },
-      ]),
-
-    close: () => kv.close(),
   };
-  return store;
 }
 
 /** A run record as read, with the fields older stores did not write filled in. */

@@ -1,6 +1,6 @@
-import type { CheckpointStore } from './checkpoint-store.js';
-import { memoryKeyValue } from './key-value.js';
-import { createKeyValueStore } from './key-value-store.js';
+import type { CheckpointStore } from '../checkpoint-store.js';
+import { createKeyValueStore } from '../key-value/key-value-store.js';
+import { memoryKeyValue } from './memory-key-value.js';
 
 /**
  * A checkpoint store in memory: everything a store does, nothing survives the process. For tests,
