@@ -70,3 +70,15 @@ export function lastAnswerOf(messages: readonly Message[]): string | undefined {
 export function toolCallsOf(content: readonly ContentBlock[]): ToolCallBlock[] {
   return content.filter((block): block is ToolCallBlock => block.type === 'tool-call');
 }
+
+/** How many messages two conversations begin with in common (the same objects, or equal JSON). */
+export function sharedPrefix(a: readonly Message[], b: readonly Message[]): number {
+  let count = 0;
+  while (count < a.length && count < b.length) {
+    const left = a[count];
+    const right = b[count];
+    if (left !== right && JSON.stringify(left) !== JSON.stringify(right)) break;
+    count++;
+  }
+  return count;
+}

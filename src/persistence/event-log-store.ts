@@ -1,4 +1,5 @@
 import type { RunEvent } from '../streaming/run-event.js';
+import type { WriterEpoch } from './journal-store.js';
 
 /**
  * A run event as the event log keeps it. Token deltas are kept coalesced per content block: one
@@ -12,7 +13,7 @@ export interface StoredRunEvent {
 }
 
 /** What `appendEvents` takes. */
-export interface AppendEventsOptions {
+export interface AppendEventsOptions extends WriterEpoch {
   /** The most events the run's log keeps; the oldest go first. */
   maxEvents: number;
 }
@@ -31,5 +32,5 @@ export interface EventLogStore {
    * before for this run by any process (past every reservation and every logged event). A process
    * numbers a run's events only from seqs it reserved, so a crash leaves a gap, never a reuse.
    */
-  reserveEventSeqs(runId: string, count: number): Promise<number>;
+  reserveEventSeqs(runId: string, count: number, options?: WriterEpoch): Promise<number>;
 }

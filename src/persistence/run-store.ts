@@ -19,6 +19,11 @@ export interface RunRecord {
   messageCount: number;
   /** The checkpoint (of another run) this run was started from, if any. */
   forkOf: string | null;
+  /**
+   * The owner epoch (a fencing token): bumped by whoever takes the run over (`claimRun`: a resume,
+   * a recovery, a worker). A write that carries an older epoch is refused with `CONCURRENCY`.
+   */
+  epoch: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -35,6 +40,12 @@ export interface NewRun {
    * before its record is stored, and no later process hands them out again.
    */
   reservedEventSeqs?: number;
+  /**
+   * The first `count` messages are those of checkpoint `checkpointId` (the one `forkOf` names, or
+   * the one a run resumed as a new run started from): the new run shares them instead of copying
+   * them. A store that does not hold that checkpoint stores the messages as they are.
+   */
+  inherits?: { checkpointId: string; count: number };
 }
 
 /** What `listCheckpoints` takes. */
@@ -66,6 +77,12 @@ export interface RunStore {
   createRun(run: NewRun): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   listRuns(query?: RunQuery): Promise<RunRecord[]>;
+  /**
+   * Takes a run over: bumps its owner epoch (and its version), if it is still at `expectedVersion`;
+   * `CONCURRENCY` otherwise, and nothing is written. From then on, writes of the run that carry an
+   * older epoch (or expect an older version) are refused: a process that lost the run writes nothing.
+   */
+  claimRun(runId: string, expectedVersion: number): Promise<RunRecord>;
   /** Changes a run's status without a checkpoint (a run that ends under the `manual` policy). */
   setRunStatus(runId: string, status: CheckpointStatus, expectedVersion: number): Promise<RunRecord>;
   /**

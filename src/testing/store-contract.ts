@@ -11,6 +11,24 @@ export interface ContractTestApi {
   it(name: string, body: () => Promise<void>): void;
   beforeEach(body: () => Promise<void>): void;
   afterEach(body: () => Promise<void>): void;
+  /** Needed only by a backend with `setup` or `teardown`. */
+  beforeAll?(body: () => Promise<void>): void;
+  afterAll?(body: () => Promise<void>): void;
+}
+
+/** The backend under test: how to make its stores, and what it needs around the tests. */
+export interface ContractBackend {
+  /** A fresh, empty store on a backend of its own (a new folder, a new schema). */
+  create(): Promise<CheckpointStore>;
+  /**
+   * Another store object on the backend of `store` (a second `levelStore` on its folder, a second
+   * connection pool on its schema): the concurrency tests race the two. Closed by the suite.
+   */
+  another(store: CheckpointStore): Promise<CheckpointStore>;
+  /** Run once before the tests (start a server, check it answers). */
+  setup?(): Promise<void>;
+  /** Run once after the tests (stop a server, drop what the tests made). */
+  teardown?(): Promise<void>;
 }
 
 /** A text message, for tests. */
@@ -75,27 +93,50 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 /**
- * The contract every {@link CheckpointStore} passes: give it your test framework and a factory of
- * fresh, empty stores. The memory and LevelDB stores run it; so must any other backend.
+ * The contract every {@link CheckpointStore} passes: give it your test framework and the backend
+ * (a factory of fresh stores, and of a second store object on the same backend). The memory,
+ * LevelDB and Postgres stores run it; so must any other backend. Every concurrency test races two
+ * store objects on one backend: compare-and-set must be decided by the backend, not by a store
+ * object. A bare factory (no second object) races one object against itself.
  *
  * @example
  * ```ts
  * import { afterEach, beforeEach, describe, it } from 'vitest';
- * import { checkpointStoreContract, memoryStore } from 'agentchart/testing';
- * checkpointStoreContract('memoryStore', { describe, it, beforeEach, afterEach }, async () => memoryStore());
+ * import { checkpointStoreContract } from 'agentchart/testing';
+ * import { levelStore } from 'agentchart/level';
+ * checkpointStoreContract('levelStore', { describe, it, beforeEach, afterEach }, {
+ *   create: () => levelStore({ path: freshFolder() }),
+ *   another: (store) => levelStore({ path: folderOf(store) }),
+ * });
  * ```
  */
 export function checkpointStoreContract(
   name: string,
-  { describe, it, beforeEach, afterEach }: ContractTestApi,
-  createStore: () => Promise<CheckpointStore>,
+  api: ContractTestApi,
+  backend: ContractBackend | (() => Promise<CheckpointStore>),
 ): void {
+  const { describe, it, beforeEach, afterEach } = api;
+  const { create, another, setup, teardown } =
+    typeof backend === 'function'
+      ? {
+          create: backend,
+          another: async (store: CheckpointStore) => store,
+          setup: undefined,
+          teardown: undefined,
+        }
+      : backend;
   describe(`${name} passes the checkpoint store contract`, () => {
     let store: CheckpointStore;
+    // A second store object on the same backend, for the concurrency tests.
+    let other: CheckpointStore;
+    if (setup !== undefined) api.beforeAll?.(setup);
+    if (teardown !== undefined) api.afterAll?.(teardown);
     beforeEach(async () => {
-      store = await createStore();
+      store = await create();
+      other = await another(store);
     });
     afterEach(async () => {
+      if (other !== store) await other.close();
       await store.close();
     });
 
@@ -177,16 +218,16 @@ export function checkpointStoreContract(
       );
     });
 
-    it('loses no update when 20 writers race with compare-and-set', async () => {
+    it('loses no update when 20 writers on two store objects race with compare-and-set', async () => {
       await store.createRun({ runId: 'r1', forkOf: null, messages: [] });
       let step = 0;
-      const writer = async (rounds: number) => {
+      const writer = async (rounds: number, on: CheckpointStore) => {
         for (let done = 0; done < rounds; ) {
-          const record = await store.getRun('r1');
+          const record = await on.getRun('r1');
           if (record === undefined) throw new ContractFailure('run vanished');
           const next = record.stepNum + 1;
           try {
-            await store.appendCheckpoint(testEnvelope('r1', next, []), record.version);
+            await on.appendCheckpoint(testEnvelope('r1', next, []), record.version);
             done++;
             step++;
           } catch (error) {
@@ -194,7 +235,7 @@ export function checkpointStoreContract(
           }
         }
       };
-      await Promise.all(Array.from({ length: 20 }, () => writer(5)));
+      await Promise.all(Array.from({ length: 20 }, (_, index) => writer(5, index % 2 === 0 ? store : other)));
       const record = await store.getRun('r1');
       same([record?.stepNum, record?.version], [step - 1, step + 1], 'head after the race');
       same((await store.listCheckpoints({ runId: 'r1' })).length, 100, 'checkpoints after the race');
@@ -379,6 +420,147 @@ export function checkpointStoreContract(
       await store.putToolResult('r1', result);
       same(await store.getToolResult('r1', 'call_1'), result, 'journaled result');
       same(await store.getToolResult('r2', 'call_1'), undefined, 'other run');
+    });
+
+    it('creates a run once when two store objects race to create it', async () => {
+      const outcomes = await Promise.allSettled([
+        store.createRun({ runId: 'twice', forkOf: null, messages: [testMessage('a')] }),
+        other.createRun({ runId: 'twice', forkOf: null, messages: [testMessage('b')] }),
+      ]);
+      const codes = outcomes.map((outcome) =>
+        outcome.status === 'fulfilled' ? 'created' : (outcome.reason as { code?: string }).code,
+      );
+      same([...codes].sort(), ['DUPLICATE_RUN_ID', 'created'], 'one created, one refused');
+    });
+
+    it('commits one of two runs racing to a session from two store objects', async () => {
+      const said = (runId: string, text: string) => ({
+        ...testMessage(text),
+        runId,
+        at: '2026-01-01T00:00:00.000Z',
+      });
+      const outcomes = await Promise.allSettled([
+        store.commitToSession('race', { runId: 'a', messages: [said('a', 'from a')], expectedVersion: 0 }),
+        other.commitToSession('race', { runId: 'b', messages: [said('b', 'from b')], expectedVersion: 0 }),
+      ]);
+      const codes = outcomes.map((outcome) =>
+        outcome.status === 'fulfilled' ? 'committed' : (outcome.reason as { code?: string }).code,
+      );
+      same([...codes].sort(), ['CONCURRENCY', 'committed'], 'one committed, one refused');
+      same((await other.readSessionMessages('race')).length, 1, 'the winner’s message only');
+    });
+
+    it('never reserves one event seq twice, with reservations racing on two store objects', async () => {
+      await store.createRun({ runId: 'r1', forkOf: null, messages: [], reservedEventSeqs: 4 });
+      const starts = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? store : other).reserveEventSeqs('r1', 3)),
+      );
+      const seqs = [0, 1, 2, 3, ...starts.flatMap((start) => [start, start + 1, start + 2])];
+      same(new Set(seqs).size, seqs.length, 'every seq once');
+    });
+
+    it('fences a run taken over: the old owner writes nothing more', async () => {
+      const created = await store.createRun({
+        runId: 'owned',
+        forkOf: null,
+        messages: [testMessage('hi')],
+        reservedEventSeqs: 10,
+      });
+      await store.appendCheckpoint(testEnvelope('owned', 0, [testMessage('hi')]), created.version);
+      const before = await store.getRun('owned');
+      const claimed = await other.claimRun('owned', before?.version ?? -1);
+      same(
+        [claimed.epoch, claimed.version],
+        [(before?.epoch ?? 0) + 1, (before?.version ?? 0) + 1],
+        'claimed',
+      );
+      same(
+        await codeOf(store.claimRun('owned', before?.version ?? -1)),
+        'CONCURRENCY',
+        'a second claim of the same version',
+      );
+      const result = {
+        type: 'tool-result' as const,
+        toolCallId: 'late',
+        toolName: 't',
+        output: 'late',
+        isError: false,
+      };
+      const event = {
+        event: { type: 'phase' as const, phase: 'plan' as const, turn: 1, runId: 'owned', seq: 3, at: 0 },
+      };
+      const oldEpoch = before?.epoch ?? 0;
+      same(
+        await codeOf(store.putToolResult('owned', result, { epoch: oldEpoch })),
+        'CONCURRENCY',
+        'old owner’s journal',
+      );
+      same(await store.getToolResult('owned', 'late'), undefined, 'nothing journaled');
+      same(
+        await codeOf(store.appendEvents('owned', [event], { maxEvents: 10, epoch: oldEpoch })),
+        'CONCURRENCY',
+        'old owner’s events',
+      );
+      same(await store.readEvents('owned'), [], 'nothing logged');
+      same(
+        await codeOf(store.reserveEventSeqs('owned', 5, { epoch: oldEpoch })),
+        'CONCURRENCY',
+        'old owner’s seqs',
+      );
+      same(
+        await codeOf(
+          store.appendCheckpoint(testEnvelope('owned', 1, [testMessage('hi')]), before?.version ?? -1),
+        ),
+        'CONCURRENCY',
+        'old owner’s checkpoint',
+      );
+      // The new owner writes.
+      await other.putToolResult('owned', result, { epoch: claimed.epoch });
+      await other.appendEvents('owned', [event], { maxEvents: 10, epoch: claimed.epoch });
+      await other.appendCheckpoint(testEnvelope('owned', 1, [testMessage('hi')]), claimed.version);
+      same(await store.getToolResult('owned', 'late'), result, 'the new owner’s journal');
+      same((await store.readEvents('owned')).length, 1, 'the new owner’s events');
+    });
+
+    it('lets a fork share its past, and keeps it when the run it came from goes back', async () => {
+      const history = [
+        testMessage('q1'),
+        testMessage('a1', 'assistant'),
+        testMessage('q2'),
+        testMessage('a2', 'assistant'),
+      ];
+      await store.createRun({ runId: 'base', forkOf: null, messages: history.slice(0, 1) });
+      for (let step = 0; step < 4; step++) {
+        const record = await store.getRun('base');
+        await store.appendCheckpoint(
+          testEnvelope('base', step, history.slice(0, step + 1)),
+          record?.version ?? -1,
+        );
+      }
+      // A fork from base@3 (4 messages) that shares them and adds one.
+      const forked = [...history, testMessage('q3 of the fork')];
+      await other.createRun({
+        runId: 'fork',
+        forkOf: 'base@3',
+        messages: forked,
+        inherits: { checkpointId: 'base@3', count: 4 },
+        firstCheckpoint: { ...testEnvelope('fork', 0, forked), forkOf: 'base@3', parentId: 'base@3' },
+      });
+      same((await store.getCheckpoint('fork@0'))?.context.messages, forked, 'the fork’s conversation');
+      // base goes back two steps and on, differently.
+      await store.deleteCheckpoint('base@3');
+      await store.deleteCheckpoint('base@2');
+      const back = await store.getRun('base');
+      same([back?.headCheckpointId, back?.messageCount], ['base@1', 2], 'base went back');
+      const other2 = [...history.slice(0, 2), testMessage('another q2')];
+      await store.appendCheckpoint(testEnvelope('base', 4, other2), back?.version ?? -1);
+      same((await store.getCheckpoint('base@4'))?.context.messages, other2, 'base went on');
+      same((await other.getCheckpoint('fork@0'))?.context.messages, forked, 'the fork kept its past');
+      same(
+        (await store.getCheckpoint('base@1'))?.context.messages,
+        history.slice(0, 2),
+        'an older checkpoint',
+      );
     });
   });
 }

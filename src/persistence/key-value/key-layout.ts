@@ -27,11 +27,19 @@ export const keys = {
   /** Every checkpoint by the time it was saved (value: the checkpoint id). */
   checkpointTime: (savedAt: string, checkpointId: string) => `ctime!${savedAt}!${checkpointId}`,
   checkpointTimes: 'ctime!',
-  /** A run's log of message hashes, by position. */
-  messageLog: (runId: string, index: number) => `log!${runId}!${pad(index, 10)}`,
-  /** A message, by the SHA-256 of its JSON. */
+  /**
+   * A message log's stored messages (role and block hashes), by position. A run writes to its log
+   * (`RunRecord`'s log: its id, or a new one after its newest checkpoints were deleted); a log never
+   * changes a position it wrote, so forks can share it.
+   */
+  messageLog: (logId: string, index: number) => `log!${logId}!${pad(index, 10)}`,
+  /** The log a message log starts from: `{ logId, count }` (its first `count` messages are that log's). */
+  messageLogInherits: (logId: string) => `loginh!${logId}`,
+  /** A content block, by the SHA-256 of its JSON. */
   blob: (hash: string) => `blob!${hash}`,
-  /** A run's journal of tool results, by tool-call id. */
+  /** A run's owner epoch (see `RunStore.claimRun`), apart from its record so that other writes can expect it. */
+  runEpoch: (runId: string) => `epoch!${runId}`,
+  /** A run's journal of tool results (the hash of each result block), by tool-call id. */
   toolResult: (runId: string, toolCallId: string) => `tool!${runId}!${toolCallId}`,
   /** The runs started from checkpoints of a run (value: the checkpoint). */
   fork: (parentRunId: string, runId: string) => `fork!${parentRunId}!${runId}`,

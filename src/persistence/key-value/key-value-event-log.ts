@@ -1,7 +1,17 @@
+import { AgentchartError } from '../../agentchart-error.js';
 import { parseCheckpointJson } from '../checkpoint-envelope.js';
-import type { AppendEventsOptions, EventLogStore, StoredRunEvent } from '../event-log-store.js';
+import {
+  blocksOf,
+  type ContentBlob,
+  loadedEvent,
+  type StoredEventRecord,
+  storedEvent,
+} from '../content-blobs.js';
+import type { EventLogStore, StoredRunEvent } from '../event-log-store.js';
 import { keys, prefixRange } from './key-layout.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
+import type { KeyValueBlobs } from './key-value-blobs.js';
+import { assertEpoch, epochExpected } from './key-value-epoch.js';
 
 /** A run's event log as its head key keeps it. */
 export interface EventLogHead {
@@ -18,8 +28,12 @@ export function eventLogHeadWrite(runId: string, head: EventLogHead): KeyValueWr
   return { type: 'put', key: keys.eventLogHead(runId), value: JSON.stringify(head) };
 }
 
-/** The event-log role of a store on a key-value space: a run's events by seq, and its head (count, next seq, reserved seqs). */
-export function keyValueEventLog(kv: KeyValue): EventLogStore {
+/**
+ * The event-log role of a store on a key-value space: a run's events by seq (their payloads, a
+ * tool's output or a block of text, as content blobs its messages share), and its head (count,
+ * next seq, reserved seqs).
+ */
+export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs): EventLogStore {
   async function readEventLogHead(runId: string): Promise<{ head: EventLogHead; text: string | undefined }> {
     const text = await kv.get(keys.eventLogHead(runId));
     if (text === undefined) return { head: { next: 0, count: 0, reserved: 0 }, text };
@@ -30,11 +44,15 @@ export function keyValueEventLog(kv: KeyValue): EventLogStore {
 
   /**
    * Reads the event log's head, builds writes from it, and applies them if the head has not moved
-   * meanwhile (another writer of the same log), trying again if it has.
+   * meanwhile (another writer of the same log), trying again if it has; `CONCURRENCY` if the run
+   * was taken over from the writer of `epoch`.
    */
   async function updateEventLog<T>(
     runId: string,
-    build: (head: EventLogHead) => Promise<{ writes: KeyValueWrite[]; head: EventLogHead; result: T }>,
+    epoch: number | undefined,
+    build: (
+      head: EventLogHead,
+    ) => Promise<{ writes: KeyValueWrite[]; head: EventLogHead; result: T; blobs?: ContentBlob[] }>,
   ): Promise<T> {
     for (;;) {
       const { head, text } = await readEventLogHead(runId);
@@ -44,13 +62,18 @@ export function keyValueEventLog(kv: KeyValue): EventLogStore {
         ...planned.writes,
         { type: 'put' as const, key: keys.eventLogHead(runId), value: JSON.stringify(planned.head) },
       ];
-      if (await kv.batchIf([{ key: keys.eventLogHead(runId), value: text }], writes)) return planned.result;
+      const expected = [{ key: keys.eventLogHead(runId), value: text }, ...epochExpected(runId, epoch)];
+      if (await kv.batchIf(expected, writes)) {
+        blobs.stored(planned.blobs ?? []);
+        return planned.result;
+      }
+      await assertEpoch(kv, runId, epoch);
     }
   }
 
   return {
-    appendEvents: (runId: string, events: readonly StoredRunEvent[], { maxEvents }: AppendEventsOptions) =>
-      updateEventLog(runId, async (head) => {
+    appendEvents: (runId, events, { maxEvents, epoch }) =>
+      updateEventLog(runId, epoch, async (head) => {
         const fresh: StoredRunEvent[] = [];
         let last = head.next - 1;
         for (const stored of events) {
@@ -61,37 +84,55 @@ export function keyValueEventLog(kv: KeyValue): EventLogStore {
         if (fresh.length === 0) return { writes: [], head, result: undefined };
         // Beyond the bound the oldest go: first those stored, then (if the batch alone is too big) its first.
         const excess = Math.max(0, head.count + fresh.length - maxEvents);
-        const writes: KeyValueWrite[] = [];
+        const deletes: KeyValueWrite[] = [];
         if (excess > 0 && head.count > 0) {
           const limit = Math.min(excess, head.count);
           for await (const [key] of kv.range({ ...prefixRange(keys.events(runId)), limit })) {
-            writes.push({ type: 'del', key });
+            deletes.push({ type: 'del', key });
           }
         }
-        const kept = fresh.slice(Math.max(0, excess - writes.length));
+        const kept = fresh.slice(Math.max(0, excess - deletes.length));
+        const puts: KeyValueWrite[] = [];
+        const needed: ContentBlob[] = [];
         for (const stored of kept) {
-          writes.push({
-            type: 'put',
-            key: keys.event(runId, stored.event.seq),
-            value: JSON.stringify(stored),
-          });
+          const { record, blobs: eventBlobs } = storedEvent(stored);
+          needed.push(...eventBlobs);
+          puts.push({ type: 'put', key: keys.event(runId, stored.event.seq), value: JSON.stringify(record) });
         }
         const next = last + 1;
-        const count = head.count - (writes.length - kept.length) + kept.length;
-        return { writes, head: { next, count, reserved: Math.max(head.reserved, next) }, result: undefined };
+        const count = head.count - deletes.length + kept.length;
+        return {
+          writes: [...(await blobs.writesFor(needed)), ...deletes, ...puts],
+          head: { next, count, reserved: Math.max(head.reserved, next) },
+          result: undefined,
+          blobs: needed,
+        };
       }),
 
-    async readEvents(runId: string, fromSeq = 0) {
-      const events: StoredRunEvent[] = [];
+    async readEvents(runId, fromSeq = 0) {
+      const records: StoredEventRecord[] = [];
       const range = { ...prefixRange(keys.events(runId)), gte: keys.event(runId, Math.max(0, fromSeq)) };
       for await (const [, text] of kv.range(range)) {
-        events.push(parseCheckpointJson(text, `an event of run '${runId}'`) as StoredRunEvent);
+        records.push(parseCheckpointJson(text, `an event of run '${runId}'`) as StoredEventRecord);
       }
-      return events;
+      const hashes = records.flatMap(blocksOf);
+      const blocks =
+        hashes.length === 0 ? new Map() : await blobs.read(hashes, `The event log of run '${runId}'`);
+      return records.map((record) => {
+        try {
+          return loadedEvent(record, blocks);
+        } catch (cause) {
+          throw new AgentchartError({
+            code: 'STORE_CORRUPT',
+            message: `An event of run '${runId}' refers to a content blob that is missing`,
+            cause,
+          });
+        }
+      });
     },
 
-    reserveEventSeqs: (runId: string, count: number) =>
-      updateEventLog(runId, async (head) => ({
+    reserveEventSeqs: (runId, count, options = {}) =>
+      updateEventLog(runId, options.epoch, async (head) => ({
         writes: [],
         head: { ...head, reserved: head.reserved + count },
         result: head.reserved,

@@ -1,5 +1,4 @@
 import { AgentchartError, ConcurrencyError, runNotFound } from '../../agentchart-error.js';
-import { deepFreeze } from '../../deep-freeze.js';
 import {
   type CheckpointEnvelope,
   type CheckpointMeta,
@@ -10,25 +9,65 @@ import {
   parseCheckpointJson,
   runOfCheckpoint,
 } from '../checkpoint-envelope.js';
+import type { ContentBlob } from '../content-blobs.js';
 import type { CheckpointQuery, NewRun, RunQuery, RunRecord, RunStore } from '../run-store.js';
 import { keys, prefixRange } from './key-layout.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
 import { eventLogHeadWrite } from './key-value-event-log.js';
 import type { KeyValueMessages } from './key-value-messages.js';
 
+/** A run record as the space keeps it: the record, and the message log the run writes to. */
+interface StoredRun extends RunRecord {
+  /** The run's message log (its id when omitted). */
+  log?: string;
+}
+
+/** A checkpoint's body as the space keeps it: its context without messages, its snapshot, its log. */
+interface StoredBody {
+  context?: object;
+  snapshot?: unknown;
+  /** The message log its messages are in (its run's id when omitted). */
+  log?: string;
+}
+
 /**
  * The run role of a store on a key-value space: run records (with an index by status),
  * checkpoints (a description and a body, indexed by step and by time), and the index of forks.
  * Every write to a run is conditional on the record it read, decided by the space.
  */
-export function keyValueRuns(
-  kv: KeyValue,
-  { storedHashes, messageWrites, readMessages }: KeyValueMessages,
-): RunStore {
-  async function readRun(runId: string): Promise<{ record: RunRecord; text: string } | undefined> {
+export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore {
+  const { messageWrites, readMessages, inheritanceWrite, blobs } = messages;
+  /** A run as stored: its record, its message log, and the text a conditional write expects. */
+  interface ReadRun {
+    record: RunRecord;
+    log: string;
+    text: string;
+  }
+
+  async function readRun(runId: string): Promise<ReadRun | undefined> {
     const text = await kv.get(keys.run(runId));
     if (text === undefined) return undefined;
-    return { record: recordOf(parseCheckpointJson(text, `run '${runId}'`) as RunRecord), text };
+    const { log, ...record } = parseCheckpointJson(text, `run '${runId}'`) as StoredRun;
+    return { record: recordOf(record), log: log ?? runId, text };
+  }
+
+  /** Applies writes that store blobs, then remembers the blobs as stored. */
+  async function writeWithBlobs(apply: () => Promise<void>, written: readonly ContentBlob[]): Promise<void> {
+    await apply();
+    blobs.stored(written);
+  }
+
+  /** A checkpoint's message log and message count, read from its body and description. */
+  async function logOf(checkpointId: string): Promise<{ log: string; messageCount: number } | undefined> {
+    const [metaText, bodyText] = await kv.getMany([
+      keys.checkpointMeta(checkpointId),
+      keys.checkpointBody(checkpointId),
+    ]);
+    if (metaText === undefined || bodyText === undefined) return undefined;
+    const meta = parseCheckpointJson(metaText, `'${checkpointId}'`) as Partial<CheckpointMeta>;
+    const body = parseCheckpointJson(bodyText, `'${checkpointId}'`) as StoredBody;
+    if (!Number.isInteger(meta.messageCount)) return undefined;
+    return { log: body.log ?? runOfCheckpoint(checkpointId), messageCount: meta.messageCount as number };
   }
 
   function staleRun(runId: string, expectedVersion: number, actualVersion: number): ConcurrencyError {
@@ -58,8 +97,11 @@ export function keyValueRuns(
     throw staleRun(runId, version, now.record.version);
   }
 
-  function recordWrites(previous: RunRecord | undefined, next: RunRecord): KeyValueWrite[] {
-    const writes: KeyValueWrite[] = [{ type: 'put', key: keys.run(next.runId), value: JSON.stringify(next) }];
+  function recordWrites(previous: RunRecord | undefined, next: RunRecord, log: string): KeyValueWrite[] {
+    const stored: StoredRun = log === next.runId ? next : { ...next, log };
+    const writes: KeyValueWrite[] = [
+      { type: 'put', key: keys.run(next.runId), value: JSON.stringify(stored) },
+    ];
     if (previous?.status !== next.status) {
       if (previous !== undefined)
         writes.push({ type: 'del', key: keys.runStatus(previous.status, next.runId) });
@@ -83,7 +125,7 @@ export function keyValueRuns(
   }
 
   /** The writes of a checkpoint (without its new messages) and the run record after it. */
-  function checkpointWrites(record: RunRecord, envelope: CheckpointEnvelope) {
+  function checkpointWrites(record: RunRecord, log: string, envelope: CheckpointEnvelope) {
     const { context, snapshot } = envelope;
     const { messages, ...rest } = context;
     if (
@@ -113,11 +155,11 @@ export function keyValueRuns(
       {
         type: 'put',
         key: keys.checkpointBody(envelope.id),
-        value: JSON.stringify({ context: rest, snapshot }),
+        value: JSON.stringify({ context: rest, snapshot, ...(log === envelope.runId ? {} : { log }) }),
       },
       { type: 'put', key: keys.checkpointStep(envelope.runId, envelope.stepNum), value: envelope.id },
       { type: 'put', key: keys.checkpointTime(envelope.savedAt, envelope.id), value: envelope.id },
-      ...recordWrites(record.version === 0 ? undefined : record, next),
+      ...recordWrites(record.version === 0 ? undefined : record, next, log),
     ];
     return { writes, next };
   }
@@ -134,10 +176,17 @@ export function keyValueRuns(
         lastStepNum: -1,
         messageCount: run.messages.length,
         forkOf: run.forkOf,
+        epoch: 1,
         createdAt: now,
         updatedAt: now,
       };
-      const writes = await messageWrites(run.runId, run.messages, 0, true);
+      // The messages it shares with the checkpoint it starts from are that checkpoint's log's, not copies.
+      const source = run.inherits === undefined ? undefined : await logOf(run.inherits.checkpointId);
+      const shared = source === undefined ? 0 : Math.min(run.inherits?.count ?? 0, source.messageCount);
+      const { writes, blobs: written } = await messageWrites(run.runId, run.messages, shared);
+      if (source !== undefined && shared > 0)
+        writes.push(inheritanceWrite(run.runId, { logId: source.log, count: shared }));
+      writes.push({ type: 'put', key: keys.runEpoch(run.runId), value: String(record.epoch) });
       if (run.forkOf !== null)
         writes.push({
           type: 'put',
@@ -147,9 +196,9 @@ export function keyValueRuns(
       const reserved = run.reservedEventSeqs ?? 0;
       if (reserved > 0) writes.push(eventLogHeadWrite(run.runId, { next: 0, count: 0, reserved }));
       let created = record;
-      if (run.firstCheckpoint === undefined) writes.push(...recordWrites(undefined, record));
+      if (run.firstCheckpoint === undefined) writes.push(...recordWrites(undefined, record, run.runId));
       else {
-        const first = checkpointWrites({ ...record, version: 0 }, run.firstCheckpoint);
+        const first = checkpointWrites({ ...record, version: 0 }, run.runId, run.firstCheckpoint);
         writes.push(...first.writes);
         created = first.next;
       }
@@ -160,7 +209,23 @@ export function keyValueRuns(
           details: { runId: run.runId },
         });
       }
+      blobs.stored(written);
       return created;
+    },
+
+    async claimRun(runId: string, expectedVersion: number) {
+      const read = await requireRun(runId, expectedVersion);
+      const next: RunRecord = {
+        ...read.record,
+        version: read.record.version + 1,
+        epoch: read.record.epoch + 1,
+        updatedAt: new Date().toISOString(),
+      };
+      await writeRun(read, [
+        ...recordWrites(read.record, next, read.log),
+        { type: 'put', key: keys.runEpoch(runId), value: String(next.epoch) },
+      ]);
+      return next;
     },
 
     getRun: async (runId: string) => (await readRun(runId))?.record,
@@ -194,18 +259,15 @@ export function keyValueRuns(
         version: read.record.version + 1,
         updatedAt: new Date().toISOString(),
       };
-      await writeRun(read, recordWrites(read.record, next));
+      await writeRun(read, recordWrites(read.record, next, read.log));
       return next;
     },
 
     async appendCheckpoint(envelope: CheckpointEnvelope, expectedVersion: number) {
       const read = await requireRun(envelope.runId, expectedVersion);
-      const { writes, next } = checkpointWrites(read.record, envelope);
-      const { messages } = envelope.context;
-      await writeRun(read, [
-        ...(await messageWrites(envelope.runId, messages, read.record.messageCount, false)),
-        ...writes,
-      ]);
+      const { writes, next } = checkpointWrites(read.record, read.log, envelope);
+      const fresh = await messageWrites(read.log, envelope.context.messages, read.record.messageCount);
+      await writeWithBlobs(() => writeRun(read, [...fresh.writes, ...writes]), fresh.blobs);
       return next;
     },
 
@@ -224,13 +286,13 @@ export function keyValueRuns(
         });
       }
       const meta = parseCheckpointJson(metaText, source) as Partial<CheckpointMeta>;
-      const body = parseCheckpointJson(bodyText, source) as { context?: object; snapshot?: unknown };
+      const body = parseCheckpointJson(bodyText, source) as StoredBody;
       const count = meta?.messageCount;
       const runId = meta?.runId;
-      const { messages, hashes } =
+      const messages =
         typeof runId === 'string' && Number.isInteger(count)
-          ? await readMessages(runId, count as number, source)
-          : { messages: [], hashes: [] };
+          ? await readMessages(body?.log ?? runId, count as number, source)
+          : [];
       // The description keeps a few figures of the context for listings; the envelope has the context itself.
       const {
         messageCount: _,
@@ -240,15 +302,10 @@ export function keyValueRuns(
         summary: _____,
         ...described
       } = meta ?? {};
-      const envelope = parseCheckpointEnvelope(
+      return parseCheckpointEnvelope(
         { ...described, context: { ...body?.context, messages }, snapshot: body?.snapshot },
         source,
       );
-      // Frozen, so that the hash remembered for each message object stays true to its content.
-      for (const [index, message] of envelope.context.messages.entries()) {
-        storedHashes.set(deepFreeze(message), hashes[index] as string);
-      }
-      return envelope;
     },
 
     async listCheckpoints(query: CheckpointQuery = {}) {
@@ -317,7 +374,15 @@ export function keyValueRuns(
             version: read.record.version + 1,
             updatedAt: new Date().toISOString(),
           };
-          writes.push(...recordWrites(read.record, next));
+          // A log never changes a position it wrote (forks share it): a run that goes back goes on
+          // in a new log, which starts from the messages of the checkpoint it went back to.
+          let log = read.log;
+          const back = previous === undefined ? undefined : await logOf(previous.id);
+          if (back !== undefined && back.messageCount < read.record.messageCount) {
+            log = `${meta.runId}~${next.version}`;
+            writes.push(inheritanceWrite(log, { logId: back.log, count: back.messageCount }));
+          }
+          writes.push(...recordWrites(read.record, next, log));
         }
         // The description was read outside the batch: the checkpoint (or the run) may have moved meanwhile.
         if (await kv.batchIf(expected, writes)) return true;
@@ -337,5 +402,8 @@ export function keyValueRuns(
 
 /** A run record as read, with the fields older stores did not write filled in. */
 function recordOf(stored: RunRecord): RunRecord {
-  return stored.lastStepNum === undefined ? { ...stored, lastStepNum: stored.stepNum } : stored;
+  const { lastStepNum, epoch } = stored as Partial<RunRecord>;
+  return lastStepNum === undefined || epoch === undefined
+    ? { ...stored, lastStepNum: lastStepNum ?? stored.stepNum, epoch: epoch ?? 0 }
+    : stored;
 }

@@ -1,5 +1,6 @@
 import type { CheckpointStore } from '../checkpoint-store.js';
 import type { KeyValue } from './key-value.js';
+import { keyValueBlobs } from './key-value-blobs.js';
 import { keyValueEventLog } from './key-value-event-log.js';
 import { keyValueJournal } from './key-value-journal.js';
 import { keyValueMessages } from './key-value-messages.js';
@@ -7,19 +8,21 @@ import { keyValueRuns } from './key-value-runs.js';
 import { keyValueSessions } from './key-value-sessions.js';
 
 /**
- * A {@link CheckpointStore} on any ordered {@link KeyValue} space, one module per role. Messages are
- * stored once, by the SHA-256 of their JSON, and each run keeps a log of message hashes: a
- * checkpoint writes only the messages that are new since its run's last one, and a run started
- * from another run's checkpoint shares that run's messages instead of copying them. Nothing is
+ * A {@link CheckpointStore} on any ordered {@link KeyValue} space, one module per role. Each content
+ * block (a text, a tool call, a tool's output) is stored once, by the SHA-256 of its JSON, and is
+ * referred to by hash from the runs' message logs, the tool journal, the event log and sessions.
+ * A checkpoint writes only the messages that are new since its run's last one, and a run started
+ * from another run's checkpoint starts its message log from that run's instead of copying it. Nothing is
  * cached between calls: every compare-and-set is decided by the space against what it holds
  * (`batchIf`), so any number of store objects on one space stay consistent.
  */
 export function createKeyValueStore(kv: KeyValue): CheckpointStore {
+  const blobs = keyValueBlobs(kv);
   return {
-    ...keyValueRuns(kv, keyValueMessages(kv)),
-    ...keyValueJournal(kv),
-    ...keyValueEventLog(kv),
-    ...keyValueSessions(kv),
+    ...keyValueRuns(kv, keyValueMessages(kv, blobs)),
+    ...keyValueJournal(kv, blobs),
+    ...keyValueEventLog(kv, blobs),
+    ...keyValueSessions(kv, blobs),
     close: () => kv.close(),
   };
 }

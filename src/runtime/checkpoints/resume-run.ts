@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { AgentchartError } from '../../agentchart-error.js';
 import type { AgentRunContext } from '../../machines/agent-run-types.js';
+import { sharedPrefix } from '../../model/message.js';
 import type { CheckpointEnvelope } from '../../persistence/checkpoint-envelope.js';
 import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import { fencedStore } from '../../persistence/fenced-store.js';
 import { signalOf } from '../run/cancel-token.js';
 import { launchRun } from '../run/launch-run.js';
 import type { RunEnvironment } from '../run/run-environment.js';
@@ -48,9 +50,19 @@ export async function resumeRun(
   const context = withOptions({ ...envelope.context, runId }, options, continuation, environment.clock.now());
   const { messages, limits } = context;
   const input = { runId, messages, limits, ...(continuation ? { context } : {}) };
-  // A run continued under its own id numbers its events from seqs no process has handed out.
+  // A run continued under its own id is taken over (its owner epoch moves on: whoever had it before
+  // writes nothing more), and numbers its events from seqs no process has handed out.
+  const claimed =
+    continues && existing !== undefined ? await store.claimRun(runId, existing.version) : undefined;
   const firstSeqs = continues
-    ? { start: await environment.eventLogs.reserveSeqs(runId, store, eventSeqRange), count: eventSeqRange }
+    ? {
+        start: await environment.eventLogs.reserveSeqs(
+          runId,
+          claimed === undefined ? store : fencedStore(store, claimed.epoch),
+          eventSeqRange,
+        ),
+        count: eventSeqRange,
+      }
     : undefined;
   const { handle, started } = launchRun(environment, {
     runId,
@@ -61,7 +73,7 @@ export async function resumeRun(
       ? { input, resumedFrom: headId }
       : { input, snapshot: expandSnapshot(envelope.snapshot, context), resumedFrom: headId },
     prepare: async ({ snapshot, persisted, eventSeqs }) => {
-      if (continues && existing !== undefined) return { store, record: existing, created: false };
+      if (claimed !== undefined) return { store, record: claimed, created: false };
       // A checkpoint from elsewhere (a file, another store) becomes its run's first here; an older
       // checkpoint of a run, or a copy under a new id, starts a new run whose first checkpoint follows it.
       const firstCheckpoint = continues
@@ -81,6 +93,10 @@ export async function resumeRun(
         messages,
         firstCheckpoint,
         reservedEventSeqs,
+        // A new run from an older checkpoint shares that checkpoint's messages.
+        ...(continues
+          ? {}
+          : { inherits: { checkpointId: headId, count: sharedPrefix(envelope.context.messages, messages) } }),
       });
       return { store, record, created: !continues };
     },

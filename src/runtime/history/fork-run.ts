@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AgentchartError } from '../../agentchart-error.js';
 import type { AgentRunContext, RunLimits, RunSettings } from '../../machines/agent-run-types.js';
-import type { Message } from '../../model/message.js';
+import { type Message, sharedPrefix } from '../../model/message.js';
 import { messageSchema } from '../../model/message-schema.js';
 import type { ModelClient } from '../../model/model-client.js';
 import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
@@ -77,7 +77,15 @@ export async function forkRun(
     prepare: async ({ snapshot, persisted, eventSeqs }) => {
       const place = { runId, stepNum: 0, parentId: envelope.id, forkOf: envelope.id };
       const firstCheckpoint = buildEnvelope(place, snapshot, persisted, label, environment.clock.now());
-      const fork = { runId, forkOf: envelope.id, messages, firstCheckpoint, reservedEventSeqs: eventSeqs };
+      const fork = {
+        runId,
+        forkOf: envelope.id,
+        messages,
+        firstCheckpoint,
+        reservedEventSeqs: eventSeqs,
+        // The messages it shares with the checkpoint are that run's, not copies.
+        inherits: { checkpointId: envelope.id, count: sharedPrefix(envelope.context.messages, messages) },
+      };
       return { store, record: await store.createRun(fork), created: true };
     },
     signal: signalOf(options.signal),

@@ -5,6 +5,7 @@ import type { AgentRunActor, AgentRunSnapshot } from '../../machines/agent-run-m
 import type { AgentRunContext } from '../../machines/agent-run-types.js';
 import { priceOf } from '../../model/prices.js';
 import type { CheckpointStore } from '../../persistence/checkpoint-store.js';
+import { fencedStore } from '../../persistence/fenced-store.js';
 import { storeFailure, toRunError } from '../../run-error.js';
 import type { RunResult } from '../../run-result.js';
 import type { RunEvent, RunPhase } from '../../streaming/run-event.js';
@@ -17,7 +18,7 @@ import type { RunEnvironment } from './run-environment.js';
 import { createRunEvents, eventSeqRange } from './run-events.js';
 import { failure, resultOf } from './run-outcome.js';
 import { runSettings } from './run-settings.js';
-import type { LeaveReason, PreparedRun, RunSpec } from './run-spec.js';
+import type { LeaveReason, RunSpec } from './run-spec.js';
 
 /**
  * Where a run is, outside its statechart. Every control is a function of it.
@@ -94,14 +95,13 @@ export function createRunLifecycle(
     failReady = reject;
   });
   ready.catch(() => {});
+  // The store as this owner of the run writes to it: fenced by the owner epoch it took the run with.
   const store = async () => {
     await ready;
-    const current = live();
-    if (current !== undefined) return current.store;
-    if (prepared !== undefined) return prepared.store;
+    if (fenced !== undefined) return fenced;
     throw new AgentchartError({ code: 'RUN_ENDED', message: `Run '${runId}' is not in a store` });
   };
-  let prepared: PreparedRun | undefined;
+  let fenced: CheckpointStore | undefined;
 
   const events = createRunEvents(environment, {
     runId,
@@ -122,12 +122,15 @@ export function createRunLifecycle(
     ? ((spec.start as { snapshot: { context?: AgentRunContext } }).snapshot.context as AgentRunContext)
     : spec.start.input.context;
   const { model, systemPrompt, registry } = runSettings(environment, context?.settings ?? {});
-  // Turns that may have streamed before: the one in flight when the run was stored (it is asked again).
+  // Turns that may have streamed before: the next turn of a run stored while it was moving. Its
+  // deltas go out live before the next checkpoint is durable, so a run stored in `act` or `observe`
+  // may have streamed part of that turn in a process that then stopped: it is asked again, and
+  // announced with a `retry`. A run parked by pause or for input streamed nothing after it was stored.
   const startedTurns = new Set<number>();
   if (restoring && context !== undefined) {
     const value = (spec.start as { snapshot: { value?: unknown } }).snapshot.value;
-    if (value === 'plan' || (value === 'paused' && context.pausedFrom === 'plan'))
-      startedTurns.add(context.turn + 1);
+    const moving = value === 'plan' || value === 'act' || value === 'observe';
+    if (moving || (value === 'paused' && context.pausedFrom === 'plan')) startedTurns.add(context.turn + 1);
   }
 
   const unregister = supervisor.register(runId, {
@@ -282,7 +285,7 @@ export function createRunLifecycle(
   };
   const started = spec.prepare(initial).then(
     (run) => {
-      prepared = run;
+      fenced = fencedStore(run.store, run.record.epoch);
       const checkpointer = createCheckpointer({
         store: run.store,
         record: run.record,

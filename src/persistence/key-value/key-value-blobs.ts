@@ -1,0 +1,72 @@
+import { AgentchartError } from '../../agentchart-error.js';
+import type { ContentBlock } from '../../model/message.js';
+import { blocksByHash, type ContentBlob } from '../content-blobs.js';
+import { keys } from './key-layout.js';
+import type { KeyValue, KeyValueWrite } from './key-value.js';
+
+/** How many hashes a store remembers as stored (blobs are never deleted, so a remembered one stays true). */
+const rememberedHashes = 10_000;
+
+/** The content blobs of a store on a key-value space: each block's JSON once, under its hash. */
+export interface KeyValueBlobs {
+  /** The writes of the blobs the space does not hold yet (each looked up unless known to be there). */
+  writesFor(blobs: readonly ContentBlob[]): Promise<KeyValueWrite[]>;
+  /** Tells that the blobs of a batch that succeeded are stored. */
+  stored(blobs: readonly ContentBlob[]): void;
+  /** The blocks of these hashes; `what` names the records they are read for (`STORE_CORRUPT` if one is missing). */
+  read(hashes: readonly string[], what: string): Promise<Map<string, ContentBlock>>;
+}
+
+/** Creates the {@link KeyValueBlobs} of a store. */
+export function keyValueBlobs(kv: KeyValue): KeyValueBlobs {
+  // Hashes known to be stored, oldest first, bounded: written or read by this store object.
+  const known = new Set<string>();
+  const remember = (hash: string) => {
+    if (known.has(hash)) return;
+    known.add(hash);
+    if (known.size > rememberedHashes) known.delete(known.values().next().value as string);
+  };
+  return {
+    async writesFor(blobs) {
+      const fresh = new Map<string, ContentBlob>();
+      for (const blob of blobs) if (!known.has(blob.hash)) fresh.set(blob.hash, blob);
+      if (fresh.size === 0) return [];
+      const candidates = [...fresh.values()];
+      const existing = await kv.getMany(candidates.map((blob) => keys.blob(blob.hash)));
+      const writes: KeyValueWrite[] = [];
+      for (const [index, blob] of candidates.entries()) {
+        if (existing[index] === undefined)
+          writes.push({ type: 'put', key: keys.blob(blob.hash), value: blob.json });
+        else remember(blob.hash);
+      }
+      return writes;
+    },
+    stored(blobs) {
+      for (const blob of blobs) remember(blob.hash);
+    },
+    async read(hashes, what) {
+      const unique = [...new Set(hashes)];
+      const jsons = await kv.getMany(unique.map(keys.blob));
+      const missing = unique.filter((_, index) => jsons[index] === undefined);
+      if (missing.length > 0) {
+        throw new AgentchartError({
+          code: 'STORE_CORRUPT',
+          message: `${what} refers to ${missing.length} content blob(s) the store does not hold (${missing.slice(0, 3).join(', ')})`,
+          details: { missing },
+        });
+      }
+      let blocks: Map<string, ContentBlock>;
+      try {
+        blocks = blocksByHash(unique, jsons);
+      } catch (cause) {
+        throw new AgentchartError({
+          code: 'STORE_CORRUPT',
+          message: `${what} refers to a content blob that is not JSON`,
+          cause,
+        });
+      }
+      for (const hash of unique) remember(hash);
+      return blocks;
+    },
+  };
+}
