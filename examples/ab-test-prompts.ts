@@ -11,8 +11,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime, defineTool, type ModelClient } from 'agentchart';
-import { levelStore } from 'agentchart/level';
+import { createRuntime, defineTool, type ModelClient, openStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { z } from 'zod';
 
@@ -47,7 +46,8 @@ async function chooseModel(): Promise<ModelClient> {
   });
 }
 
-const store = await levelStore({ path: mkdtempSync(join(tmpdir(), 'agentchart-ab-')) });
+// A new LevelDB folder, or the store AGENTCHART_STORE names (a folder or a postgres:// URL).
+const store = await openStore(process.env.AGENTCHART_STORE ?? mkdtempSync(join(tmpdir(), 'agentchart-ab-')));
 const runtime = createRuntime({
   model: await chooseModel(),
   tools: [lookupPrice],

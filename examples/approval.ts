@@ -10,8 +10,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { askUser, createRuntime, defineTool, type RuntimeConfig } from 'agentchart';
-import { levelStore } from 'agentchart/level';
+import { askUser, createRuntime, defineTool, openStore, type RuntimeConfig } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { z } from 'zod';
 
@@ -47,7 +46,10 @@ const model = scriptedModel(
   { modelId: 'claude-haiku-4-5' },
 );
 
-const store = await levelStore({ path: mkdtempSync(join(tmpdir(), 'agentchart-approval-')) });
+// A new LevelDB folder, or the store AGENTCHART_STORE names (a folder or a postgres:// URL).
+const store = await openStore(
+  process.env.AGENTCHART_STORE ?? mkdtempSync(join(tmpdir(), 'agentchart-approval-')),
+);
 const config: RuntimeConfig = {
   model,
   tools: [ask, payInvoice],

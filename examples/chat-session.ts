@@ -11,8 +11,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConcurrencyError, createRuntime, type ModelClient } from 'agentchart';
-import { levelStore } from 'agentchart/level';
+import { ConcurrencyError, createRuntime, type ModelClient, openStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 
 async function chooseModel(): Promise<ModelClient> {
@@ -31,8 +30,9 @@ async function chooseModel(): Promise<ModelClient> {
   });
 }
 
-const path = mkdtempSync(join(tmpdir(), 'agentchart-chat-'));
-let store = await levelStore({ path });
+// A new LevelDB folder, or the store AGENTCHART_STORE names (a folder or a postgres:// URL).
+const path = process.env.AGENTCHART_STORE ?? mkdtempSync(join(tmpdir(), 'agentchart-chat-'));
+let store = await openStore(path);
 let runtime = createRuntime({ model: await chooseModel(), store, systemPrompt: 'Be brief.' });
 
 // Each message is a run that begins with the session's history; its messages are committed to
@@ -80,7 +80,7 @@ console.log(
 // Restart: a new process opens the same store and finds the session as it was.
 await runtime.close();
 await store.close();
-store = await levelStore({ path });
+store = await openStore(path);
 runtime = createRuntime({ model: await chooseModel(), store, systemPrompt: 'Be brief.' });
 const again = await runtime.session('user-42', { maxHistory: 4 });
 console.log(`after restart: v${again.version}, ${again.messages.length} messages`);

@@ -12,8 +12,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRuntime, defineTool } from 'agentchart';
-import { levelStore } from 'agentchart/level';
+import { createRuntime, defineTool, openStore } from 'agentchart';
 import { scriptedModel } from 'agentchart/testing';
 import { z } from 'zod';
 
@@ -61,7 +60,7 @@ const [mode, directory] = process.argv.slice(2);
 
 if (mode === 'crash') {
   // The child: runs the agent, and dies by SIGKILL while Oslo's booking call is in flight.
-  const store = await levelStore({ path: join(directory ?? '.', 'store') });
+  const store = await openStore(process.env.AGENTCHART_STORE ?? join(directory ?? '.', 'store'));
   const runtime = createRuntime({
     model,
     tools: [bookingTool(join(directory ?? '.', 'bookings.txt'))],
@@ -91,7 +90,7 @@ if (mode === 'crash') {
   const signal = await new Promise((resolve) => child.once('exit', (_, killedBy) => resolve(killedBy)));
   console.log(`Child ended by ${String(signal)}. Bookings so far:\n${readFileSync(bookings, 'utf8')}`);
 
-  const store = await levelStore({ path: join(dir, 'store') });
+  const store = await openStore(process.env.AGENTCHART_STORE ?? join(dir, 'store'));
   const runtime = createRuntime({ model, tools: [bookingTool(bookings)], store });
   console.log(
     `Runs left unfinished: ${(await runtime.runs.list({ status: 'active' })).map((run) => run.runId).join(', ')}`,

@@ -7,7 +7,7 @@
  *   npm run serve            # http://127.0.0.1:3000, LevelDB in ./.agentchart
  *   npm run inspect          # the same, plus the Stately inspector on http://localhost:8080
  *
- * PORT and AGENTCHART_STORE change the port and the store's folder; CORS_ORIGINS (a comma-separated
+ * PORT and AGENTCHART_STORE change the port and the store (a folder or a postgres:// URL); CORS_ORIGINS (a comma-separated
  * list, or *) lets pages of other origins call it. With ANTHROPIC_API_KEY set it
  * talks to Claude; without it a scripted model streams its answers slowly, asks before sending an
  * email when the message says "email", and asks a question when it says "ask".
@@ -28,10 +28,10 @@ import {
   httpStatusOf,
   httpStatusOfCategory,
   type ModelClient,
+  openStore,
   type Runtime,
   serveRunEvents,
 } from 'agentchart';
-import { levelStore } from 'agentchart/level';
 import { scriptedModel } from 'agentchart/testing';
 import { z } from 'zod';
 
@@ -298,7 +298,7 @@ export function createAgentService(
 }
 
 /**
- * Starts the service on 127.0.0.1:`port` over a LevelDB store at `storePath`; `close()` stops it
+ * Starts the service on 127.0.0.1:`port` over the store at `storePath` (a folder or a postgres:// URL); `close()` stops it
  * all. With `inspectorPort`, it also starts the Stately inspector relay there (open
  * http://localhost:PORT to watch every run's statechart live) and connects the runtime to it.
  */
@@ -314,7 +314,7 @@ export async function startService(options: {
     const { createInspectorServer } = await import('@statelyai/inspect/server');
     relay = createInspectorServer({ port: options.inspectorPort, autoOpen: false });
   }
-  const store = await levelStore({ path: options.storePath });
+  const store = await openStore(options.storePath);
   const runtime = createRuntime({
     model: await chooseModel(options.tokenDelayMs),
     tools,

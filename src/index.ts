@@ -64,6 +64,7 @@ export {
 } from './persistence/checkpoint-envelope.js';
 export type { CheckpointStore } from './persistence/checkpoint-store.js';
 export { memoryStore } from './persistence/memory/memory-store.js';
+export { type OpenStoreOptions, openStore } from './persistence/open-store.js';
 export type { CheckpointQuery, RunQuery, RunRecord } from './persistence/run-store.js';
 export type { SessionMessage, SessionRecord } from './persistence/session-store.js';
 export type { ErrorClass, RunError } from './run-error.js';

@@ -3,9 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckpointStore } from 'agentchart';
 import { levelKeyValue, levelStore } from 'agentchart/level';
+import { postgresKeyValue, postgresStore } from 'agentchart/postgres';
 import { createKeyValueStore, type KeyValue, memoryKeyValue } from 'agentchart/store';
 import { type ContractTestApi, checkpointStoreContract } from 'agentchart/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  dropSchemas,
+  freshSchema,
+  postgresUnavailable,
+  postgresUrl,
+  StoreProcess,
+  sql,
+} from './fixtures/postgres.js';
 
 const api = { describe, it, beforeEach, afterEach, beforeAll, afterAll };
 
@@ -116,5 +125,74 @@ describe.each([
 
   it('passes the same backend with its check', async () => {
     expect(await contractFailuresOf(spaces)).toEqual([]);
+  });
+});
+
+// PostgreSQL: two store objects (two pools) on one schema, and a store object in another process.
+const postgresSkip = await postgresUnavailable();
+if (postgresSkip !== undefined) console.log(`skipping the Postgres store tests: ${postgresSkip}`);
+const describePostgres = postgresSkip === undefined ? describe : describe.skip;
+const schemaOf = new WeakMap<CheckpointStore, string>();
+const openPostgres = async (schema: string) => {
+  const store = await postgresStore({ connectionString: postgresUrl }, { schema });
+  schemaOf.set(store, schema);
+  return store;
+};
+const otherProcess = new StoreProcess();
+describePostgres('Postgres', () => {
+  checkpointStoreContract('postgresStore', api, {
+    create: () => openPostgres(freshSchema('contract')),
+    another: (store) => openPostgres(schemaOf.get(store) as string),
+    teardown: dropSchemas,
+  });
+
+  checkpointStoreContract('postgresStore, raced by another process', api, {
+    setup: () => otherProcess.start(),
+    create: () => openPostgres(freshSchema('contract')),
+    another: (store) => otherProcess.open(schemaOf.get(store) as string),
+    teardown: async () => {
+      await otherProcess.stop();
+      await dropSchemas();
+    },
+  });
+
+  /** The mutation: `batch_if` with its comparison cut out, so it applies whatever the table holds. */
+  const postgresKeyValues = new WeakMap<KeyValue, string>();
+  const postgresSpaces = async (same?: KeyValue) => {
+    const schema = same === undefined ? freshSchema('mutant') : (postgresKeyValues.get(same) as string);
+    const kv = await postgresKeyValue({ connectionString: postgresUrl }, { schema });
+    postgresKeyValues.set(kv, schema);
+    return kv;
+  };
+  const brokenPostgresSpaces = async (same?: KeyValue) => {
+    const kv = await postgresSpaces(same);
+    if (same !== undefined) return kv;
+    const schema = postgresKeyValues.get(kv) as string;
+    const [definition] = await sql<{ text: string }>(`SELECT pg_get_functiondef($1::regproc) AS text`, [
+      `${schema}.batch_if`,
+    ]);
+    const check = 'IF moved THEN RETURN false; END IF;';
+    expect(definition?.text).toContain(check);
+    await sql((definition?.text ?? '').replace(check, ''));
+    return kv;
+  };
+
+  afterAll(dropSchemas);
+
+  it('the contract suite fails the Postgres backend with its version check gone', async () => {
+    const failed = await contractFailuresOf(brokenPostgresSpaces);
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        'loses no update when 20 writers on two store objects race with compare-and-set',
+        'never reserves one event seq twice, with reservations racing on two store objects',
+        'creates a run once when two store objects race to create it',
+        'commits one of two runs racing to a session from two store objects',
+        'fences a run taken over: the old owner writes nothing more',
+      ]),
+    );
+  });
+
+  it('the contract suite passes the same backend with its check', async () => {
+    expect(await contractFailuresOf(postgresSpaces)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { levelStore } from '../persistence/level/level-store.js';
+import type { CheckpointStore } from '../persistence/checkpoint-store.js';
+import { isPostgresLocation, openStore } from '../persistence/open-store.js';
 import { createRuntime } from '../runtime/create-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { findCommand } from './cli-commands.js';
@@ -30,8 +31,9 @@ export async function main(argv: string[], output?: Partial<CliOutput>): Promise
     err: output?.err ?? ((text) => process.stderr.write(`${text}\n`)),
   };
   let runtime: Runtime | undefined;
-  let store: Awaited<ReturnType<typeof levelStore>> | undefined;
-  let storePath = resolve('.agentchart');
+  let store: CheckpointStore | undefined;
+  const fromEnvironment = process.env.AGENTCHART_STORE || '.agentchart';
+  let storePath = isPostgresLocation(fromEnvironment) ? fromEnvironment : resolve(fromEnvironment);
   try {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: cliOptions });
     if (values.help === true || positionals.length === 0) {
@@ -44,10 +46,11 @@ export async function main(argv: string[], output?: Partial<CliOutput>): Promise
       throw new UsageError(`unknown command '${positionals.join(' ')}'\n\n${usageText}`);
     const { command, operands } = found;
     if (operands.length !== command.operands) throw new UsageError(`usage: agentchart ${command.usage}`);
-    if (values.store !== undefined) storePath = resolve(values.store);
+    if (values.store !== undefined)
+      storePath = isPostgresLocation(values.store) ? values.store : resolve(values.store);
     const config = await loadConfig(values.config);
     // A command never creates a store: a mistyped --store is an error, not a new empty store.
-    store = await levelStore({ path: storePath, create: false });
+    store = await openStore(storePath, { create: false });
     runtime = createRuntime({ ...config, model: config.model ?? (await defaultModel(io)), store });
     return await command.run({ runtime, operands, options: values, output: io });
   } catch (error) {

@@ -7,13 +7,14 @@ const commandLines = cliCommands.flatMap(({ usage, summary }) => {
 });
 
 /** What `agentchart --help` prints: the commands, the options and the exit codes. */
-export const usageText = `Usage: agentchart [--store PATH] [--json] [--config FILE] COMMAND
+export const usageText = `Usage: agentchart [--store PATH|postgres://…] [--json] [--config FILE] COMMAND
 
 Commands:
 ${commandLines.join('\n')}
 
 Options:
-  --store PATH    the LevelDB store (default ./.agentchart)
+  --store PATH    the store: a LevelDB folder, or a postgres:// URL (?schema=NAME picks
+                  the schema); default $AGENTCHART_STORE, else ./.agentchart
   --json          machine-readable output (JSON; events as JSON lines)
   --config FILE   a module whose default export is part of a createRuntime config: model, tools, ...
                   (the run's tools must be there to resume it; without a model, Claude is used when

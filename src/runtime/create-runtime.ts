@@ -93,8 +93,8 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   function store(): Promise<CheckpointStore> {
     opening ??= (
       config.store === undefined
-        ? import('../persistence/level/level-store.js').then(({ levelStore }) =>
-            levelStore({ path: defaultStorePath }),
+        ? import('../persistence/open-store.js').then(({ openStore }) =>
+            openStore(process.env.AGENTCHART_STORE || defaultStorePath),
           )
         : Promise.resolve(config.store)
     ).catch((error: unknown) => {

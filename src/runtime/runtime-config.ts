@@ -45,8 +45,9 @@ export interface RuntimeConfig {
    */
   unloadParked?: boolean;
   /**
-   * Where runs and checkpoints are kept. Default: LevelDB in `./.agentchart` (opened on first use,
-   * closed by `runtime.close()`). A store you pass is yours to close.
+   * Where runs and checkpoints are kept. Default: the store at `AGENTCHART_STORE` when it is set (a
+   * folder, or a `postgres://` URL: see `openStore`), else LevelDB in `./.agentchart`; opened on
+   * first use, closed by `runtime.close()`. A store you pass is yours to close.
    */
   store?: CheckpointStore;
   /** When checkpoints are written, and whether steps wait for them. Default `every-step`, `sync`. */

@@ -409,6 +409,33 @@ export function checkpointStoreContract(
       same(await store.readEvents('r2'), [], 'another run');
     });
 
+    it('reads long listings whole and in order, both ways (a backend that pages must not lose a page)', async () => {
+      await store.createRun({ runId: 'long', forkOf: null, messages: [] });
+      const steps = 600;
+      for (let step = 0; step < steps; step++)
+        await store.appendCheckpoint(testEnvelope('long', step, []), step + 1);
+      const ascending = Array.from({ length: steps }, (_, step) => `long@${step}`);
+      same(
+        (await store.listCheckpoints({ runId: 'long', order: 'asc' })).map((meta) => meta.id),
+        ascending,
+        'oldest first',
+      );
+      same(
+        (await store.listCheckpoints({ runId: 'long' })).map((meta) => meta.id),
+        [...ascending].reverse(),
+        'newest first',
+      );
+      const events = Array.from({ length: 1300 }, (_, seq) => ({
+        event: { type: 'phase' as const, phase: 'plan' as const, turn: 0, runId: 'long', seq, at: 0 },
+      }));
+      await store.appendEvents('long', events, { maxEvents: 2000 });
+      same(
+        (await store.readEvents('long')).map((stored) => stored.event.seq),
+        events.map(({ event }) => event.seq),
+        'every event, in seq order',
+      );
+    });
+
     it('keeps the tool-call journal per run', async () => {
       const result = {
         type: 'tool-result' as const,
