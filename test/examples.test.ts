@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { startFakeAnthropicServer } from 'agentchart/testing';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
+import { dropSchemas, freshSchema, postgresUnavailable, postgresUrl } from './fixtures/postgres.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -34,6 +35,53 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** What each example prints, on any store. */
+const expectedOutputs: Record<string, (stdout: string) => void> = {
+  'examples/quickstart.ts': (stdout) => {
+    expect(stdout).toContain('a scripted model stands in for Claude');
+    expect(stdout).toContain('-> get_weather({"city":"Paris"})');
+    expect(stdout).toContain('<- {"sky":"sunny","celsius":19}');
+    expect(stdout).toContain('status: done, turns: 2');
+  },
+  'examples/resume-after-crash.ts': (stdout) => {
+    expect(stdout).toContain('Child ended by SIGKILL');
+    expect(stdout).toContain('booking-lisbon: from the journal, not run again');
+    expect(stdout).toContain('"deduplicated":true');
+    expect(stdout).toContain('All 4 hotels are booked. (status: done, turns: 4)');
+    expect(stdout).toContain('Bookings made: 4 for 4 cities');
+  },
+  'examples/approval.ts': (stdout) => {
+    expect(stdout).toContain('[input] Which invoice should I pay?');
+    expect(stdout).toContain('refused answer: INPUT_INVALID');
+    expect(stdout).toContain('the run is waiting_input in the store');
+    expect(stdout).toContain('pay_invoice -> {"invoice":"INV-7","amountEur":950,"status":"paid"}');
+    expect(stdout).toMatch(/Invoice INV-7 \(950 EUR\) is paid\. \(status: done, turns: 3, cost: \$0\.0\d+\)/);
+  },
+  'examples/ab-test-prompts.ts': (stdout) => {
+    expect(stdout).toContain('common ancestor: baseline@0');
+    expect(stdout).toContain('  - A cappuccino is about 3 EUR.');
+    expect(stdout).toContain('  + A cappuccino is 3.40 EUR.');
+    expect(stdout).toContain(
+      'tool calls only in the careful branch: [{"toolName":"lookup_price","input":{"drink":"cappuccino"}}]',
+    );
+    expect(stdout).toContain("baseline's branches: 2");
+    expect(stdout).toContain('same states: true, same answer: true');
+  },
+  'examples/chat-session.ts': (stdout) => {
+    expect(stdout).toContain('v3 Thanks! -> (3 questions so far) You said: Thanks!');
+    expect(stdout).toContain('history the next run sees: 4 of 6 messages');
+    expect(stdout).toMatch(/committed req-[ab] as v4\n/);
+    expect(stdout).toContain('conflict: expected v3, session is at v4');
+    expect(stdout).toContain('both committed (v5, v6), in 1 and 2 attempts');
+    expect(stdout).toContain('after restart: v6, 12 messages');
+    expect(stdout).toContain('v7 Still there? -> (3 questions so far) You said: Still there?');
+  },
+};
+
+function expectOutput(file: string, stdout: string): void {
+  expectedOutputs[file]?.(stdout);
+}
+
 describe('examples', () => {
   const servers: { close(): Promise<void> }[] = [];
   afterAll(async () => {
@@ -41,11 +89,7 @@ describe('examples', () => {
   });
 
   it('quickstart runs on the scripted model without an API key', async () => {
-    const { stdout } = await runExample('examples/quickstart.ts');
-    expect(stdout).toContain('a scripted model stands in for Claude');
-    expect(stdout).toContain('-> get_weather({"city":"Paris"})');
-    expect(stdout).toContain('<- {"sky":"sunny","celsius":19}');
-    expect(stdout).toContain('status: done, turns: 2');
+    expectOutput('examples/quickstart.ts', (await runExample('examples/quickstart.ts')).stdout);
   });
 
   it('quickstart talks to the Messages API when ANTHROPIC_API_KEY is set', async () => {
@@ -65,44 +109,22 @@ describe('examples', () => {
   });
 
   it('resume-after-crash recovers a run killed with SIGKILL, without repeating completed tool calls', async () => {
-    const { stdout } = await runExample('examples/resume-after-crash.ts');
-    expect(stdout).toContain('Child ended by SIGKILL');
-    expect(stdout).toContain('booking-lisbon: from the journal, not run again');
-    expect(stdout).toContain('"deduplicated":true');
-    expect(stdout).toContain('All 4 hotels are booked. (status: done, turns: 4)');
-    expect(stdout).toContain('Bookings made: 4 for 4 cities');
+    expectOutput(
+      'examples/resume-after-crash.ts',
+      (await runExample('examples/resume-after-crash.ts')).stdout,
+    );
   });
 
   it('approval asks the user, refuses a bad answer, and takes an approval after a restart', async () => {
-    const { stdout } = await runExample('examples/approval.ts');
-    expect(stdout).toContain('[input] Which invoice should I pay?');
-    expect(stdout).toContain('refused answer: INPUT_INVALID');
-    expect(stdout).toContain('the run is waiting_input in the store');
-    expect(stdout).toContain('pay_invoice -> {"invoice":"INV-7","amountEur":950,"status":"paid"}');
-    expect(stdout).toMatch(/Invoice INV-7 \(950 EUR\) is paid\. \(status: done, turns: 3, cost: \$0\.0\d+\)/);
+    expectOutput('examples/approval.ts', (await runExample('examples/approval.ts')).stdout);
   });
 
   it('ab-test-prompts forks two branches, compares them, shows a history and replays it', async () => {
-    const { stdout } = await runExample('examples/ab-test-prompts.ts');
-    expect(stdout).toContain('common ancestor: baseline@0');
-    expect(stdout).toContain('  - A cappuccino is about 3 EUR.');
-    expect(stdout).toContain('  + A cappuccino is 3.40 EUR.');
-    expect(stdout).toContain(
-      'tool calls only in the careful branch: [{"toolName":"lookup_price","input":{"drink":"cappuccino"}}]',
-    );
-    expect(stdout).toContain("baseline's branches: 2");
-    expect(stdout).toContain('same states: true, same answer: true');
+    expectOutput('examples/ab-test-prompts.ts', (await runExample('examples/ab-test-prompts.ts')).stdout);
   });
 
   it('chat-session holds a bounded conversation, resolves a race, and continues after a restart', async () => {
-    const { stdout } = await runExample('examples/chat-session.ts');
-    expect(stdout).toContain('v3 Thanks! -> (3 questions so far) You said: Thanks!');
-    expect(stdout).toContain('history the next run sees: 4 of 6 messages');
-    expect(stdout).toMatch(/committed req-[ab] as v4\n/);
-    expect(stdout).toContain('conflict: expected v3, session is at v4');
-    expect(stdout).toContain('both committed (v5, v6), in 1 and 2 attempts');
-    expect(stdout).toContain('after restart: v6, 12 messages');
-    expect(stdout).toContain('v7 Still there? -> (3 questions so far) You said: Still there?');
+    expectOutput('examples/chat-session.ts', (await runExample('examples/chat-session.ts')).stdout);
   });
 
   it('the service starts with `npm run serve` on the embedded default, answers, and stops on SIGTERM', async () => {
@@ -193,5 +215,17 @@ describe('examples', () => {
     });
     expect(stdout).toContain(`Open http://localhost:${port}`);
     expect(stdout).toContain('result: done');
+  });
+});
+
+const postgresSkip = await postgresUnavailable();
+if (postgresSkip !== undefined) console.log(`skipping the examples on Postgres: ${postgresSkip}`);
+
+describe.skipIf(postgresSkip !== undefined)('examples on Postgres (AGENTCHART_STORE=postgres://…)', () => {
+  afterAll(dropSchemas);
+
+  it.each(Object.keys(expectedOutputs))('%s runs on a schema of its own', async (file) => {
+    const store = `${postgresUrl}?schema=${freshSchema('example')}`;
+    expectOutput(file, (await runExample(file, { AGENTCHART_STORE: store })).stdout);
   });
 });

@@ -1,0 +1,189 @@
+/**
+ * The Postgres store beyond the contract suite: its migrations (raced by many pools and another
+ * process), what it refuses, and that no connection is held while a run waits on its model.
+ */
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { AgentchartError, createRuntime, defineTool, openStore } from 'agentchart';
+import { postgresStore } from 'agentchart/postgres';
+import { scriptedModel } from 'agentchart/testing';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  dropSchemas,
+  freshSchema,
+  postgresUnavailable,
+  postgresUrl,
+  StoreProcess,
+  sql,
+} from './fixtures/postgres.js';
+import { gate } from './helpers.js';
+
+const skip = await postgresUnavailable();
+if (skip !== undefined) console.log(`skipping the Postgres store tests: ${skip}`);
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Runs the CLI in a fresh process. */
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', tsx, '--conditions=agentchart-source', join(repo, 'src/cli.ts'), ...args],
+      { timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+    );
+  });
+}
+
+const schemaExists = async (schema: string) =>
+  (await sql(`SELECT 1 FROM information_schema.schemata WHERE schema_name = $1`, [schema])).length === 1;
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => new Error('it did not fail'),
+    (thrown: unknown) => thrown,
+  );
+  return AgentchartError.isInstance(error) ? error.code : String(error);
+}
+
+describe.skipIf(skip !== undefined)('postgresStore', () => {
+  afterAll(dropSchemas);
+
+  it('applies each migration once when eight pools and another process open one new schema at once', async () => {
+    const schema = freshSchema('migrate');
+    const other = new StoreProcess();
+    await other.start();
+    try {
+      const opened = await Promise.all([
+        ...Array.from({ length: 8 }, () => postgresStore({ connectionString: postgresUrl }, { schema })),
+        other.open(schema),
+      ]);
+      const applied = await sql<{ version: number }>(
+        `SELECT version FROM ${schema}.migrations ORDER BY version`,
+      );
+      expect(applied.map(({ version }) => version)).toEqual([1]);
+      // Every one of them works on the same tables.
+      const [first] = opened;
+      await first?.createRun({ runId: 'r', forkOf: null, messages: [] });
+      for (const store of opened) expect((await store.getRun('r'))?.runId).toBe('r');
+      await Promise.all(opened.map((store) => store.close()));
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('opens a schema again without migrating it again, and keeps what it holds', async () => {
+    const schema = freshSchema('reopen');
+    const store = await postgresStore({ connectionString: postgresUrl }, { schema });
+    await store.createRun({ runId: 'kept', forkOf: null, messages: [] });
+    await store.close();
+    const again = await postgresStore({ connectionString: postgresUrl }, { schema });
+    expect((await again.getRun('kept'))?.runId).toBe('kept');
+    await again.close();
+    expect(await sql(`SELECT version FROM ${schema}.migrations`)).toHaveLength(1);
+  });
+
+  it('refuses a schema made by a newer agentchart with STORE_ERROR, and changes nothing', async () => {
+    const schema = freshSchema('newer');
+    await (await postgresStore({ connectionString: postgresUrl }, { schema })).close();
+    await sql(`INSERT INTO ${schema}.migrations (version, name) VALUES (99, 'from the future')`);
+    const error = await postgresStore({ connectionString: postgresUrl }, { schema }).catch(
+      (thrown) => thrown,
+    );
+    expect(error.code).toBe('STORE_ERROR');
+    expect(error.message).toContain('version 99');
+    expect(await sql(`SELECT version FROM ${schema}.migrations ORDER BY version`)).toEqual([
+      { version: 1 },
+      { version: 99 },
+    ]);
+  });
+
+  it('with create: false, fails a missing schema with STORE_NOT_FOUND and creates nothing', async () => {
+    const schema = freshSchema('missing');
+    expect(await codeOf(postgresStore({ connectionString: postgresUrl }, { schema, create: false }))).toBe(
+      'STORE_NOT_FOUND',
+    );
+    expect(await schemaExists(schema)).toBe(false);
+  });
+
+  it('refuses bad input with typed errors, and an unreachable server with STORE_ERROR', async () => {
+    expect(await codeOf(postgresStore({ connectionString: postgresUrl }, { schema: 'Robert"; DROP' }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(await codeOf(postgresStore({ connectionString: 'mysql://x' }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(openStore('postgres://[nonsense'))).toBe('INVALID_ARGUMENT');
+    const unreachable = await postgresStore({
+      connectionString: 'postgres://postgres@127.0.0.1:1/test',
+    }).catch((thrown) => thrown);
+    expect(unreachable.code).toBe('STORE_ERROR');
+    expect(unreachable.message).toContain('127.0.0.1:1');
+  });
+
+  it('holds no connection while a run waits on its model: a pool of one serves two runs', async () => {
+    const schema = freshSchema('pool');
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 1 });
+    const store = await postgresStore({ pool }, { schema });
+    const slow = gate();
+    const calls: string[] = [];
+    const note = defineTool({
+      name: 'note',
+      description: 'Notes a word',
+      input: z.object({ word: z.string() }),
+      execute: async ({ word }) => {
+        calls.push(word);
+        return `noted ${word}`;
+      },
+    });
+    const model = scriptedModel((request) => {
+      const first = request.messages[0]?.content[0];
+      const input = first?.type === 'text' ? first.text : '';
+      const turn = request.messages.filter((message) => message.role === 'assistant').length;
+      if (turn === 0)
+        return {
+          text: `Noting ${input}.`,
+          toolCalls: [{ name: 'note', input: { word: input } }],
+          ...(input === 'slow' ? { gate: slow.promise } : {}),
+        };
+      return { text: `Noted ${input}.` };
+    });
+    const runtime = createRuntime({ model, tools: [note], store });
+    const waiting = runtime.start({ input: 'slow', runId: 'slow' });
+    // The slow run's first turn waits on the gate; the other run needs the pool's one connection.
+    const other = await runtime.start({ input: 'fast', runId: 'fast' }).result;
+    expect(other.status).toBe('done');
+    expect(calls).toEqual(['fast']);
+    slow.open();
+    expect((await waiting.result).status).toBe('done');
+    expect(calls).toEqual(['fast', 'slow']);
+    await runtime.close();
+    await store.close();
+    // A pool you pass is yours: the store leaves it open.
+    expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await pool.end();
+  });
+
+  it('the CLI takes --store postgres://…?schema=NAME, and never creates a store there', async () => {
+    const schema = freshSchema('cli');
+    const store = await postgresStore({ connectionString: postgresUrl }, { schema });
+    const runtime = createRuntime({ model: scriptedModel(() => ({ text: 'Hello from Postgres.' })), store });
+    await runtime.start({ input: 'hi', runId: 'listed' }).result;
+    await runtime.close();
+    await store.close();
+    const listed = await runCli(['--store', `${postgresUrl}?schema=${schema}`, '--json', 'runs', 'ls']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ runId: 'listed', status: 'done' })]),
+    );
+    const missing = freshSchema('cli_missing');
+    const refused = await runCli(['--store', `${postgresUrl}?schema=${missing}`, 'runs', 'ls']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('no store at postgres://');
+    expect(await schemaExists(missing)).toBe(false);
+  });
+});
