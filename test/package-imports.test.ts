@@ -16,13 +16,23 @@ async function importsOf(specifier: string): Promise<string[]> {
 }
 
 describe('package entry points', () => {
-  it('the core import loads neither @anthropic-ai/sdk nor level', async () => {
+  it('the core import loads neither @anthropic-ai/sdk nor level nor pg', async () => {
     const urls = await importsOf('agentchart');
     expect(urls.some((url) => url.includes('/src/index.ts'))).toBe(true);
     expect(urls.some((url) => url.includes('xstate'))).toBe(true);
     expect(
-      urls.filter((url) => url.includes('@anthropic-ai/sdk') || /\/(classic-)?level\//.test(url)),
+      urls.filter(
+        (url) =>
+          url.includes('@anthropic-ai/sdk') ||
+          /\/(classic-)?level\//.test(url) ||
+          /\/node_modules\/pg(-[a-z]+)?\//.test(url),
+      ),
     ).toEqual([]);
+  });
+
+  it('agentchart/postgres does load pg', async () => {
+    const urls = await importsOf('agentchart/postgres');
+    expect(urls.some((url) => /\/node_modules\/pg\//.test(url))).toBe(true);
   });
 
   it('agentchart/anthropic does load the SDK', async () => {
