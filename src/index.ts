@@ -85,6 +85,7 @@ export { type CancelToken, createCancelToken } from './runtime/run/cancel-token.
 export type { RunHandle } from './runtime/run/run-handle.js';
 export type { RunStatusInfo } from './runtime/run/run-status.js';
 export type { Runtime } from './runtime/runtime.js';
+export type { ClusterHost, ClusterWorker, RuntimeCluster, WorkOptions } from './runtime/runtime-cluster.js';
 export {
   defaultLimits,
   defaultStorePath,

@@ -60,6 +60,37 @@ import {
  */
 export function createRuntime(config: RuntimeConfig): Runtime {
   const settings = resolveRuntimeConfig(config);
+  const { cluster } = config;
+  if (cluster === undefined) {
+    const { load: _, ...runtime } = createLocalRuntime(config, settings);
+    return runtime;
+  }
+  const listeners = new Set<(runId: string, epoch: number) => void>();
+  const { cluster: _, ...localConfig } = config;
+  const local = createLocalRuntime({ ...localConfig, unloadParked: true }, undefined, {
+    onLive: (runId, epoch) => {
+      for (const listener of listeners) listener(runId, epoch);
+    },
+  });
+  const { load, ...localRuntime } = local;
+  return cluster.attach({
+    config,
+    local: localRuntime,
+    load,
+    onRunLive: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  });
+}
+
+/** The runtime that executes its runs in this process. */
+function createLocalRuntime(
+  config: RuntimeConfig,
+  resolved?: ReturnType<typeof resolveRuntimeConfig>,
+  hooks: Pick<RunEnvironment, 'onLive'> = {},
+): Runtime & { load(runId: string): Promise<RunHandle> } {
+  const settings = resolved ?? resolveRuntimeConfig(config);
   const inspection = typeof config.inspect === 'string' ? webSocketInspection(config.inspect) : undefined;
   const environment: RunEnvironment = {
     model: config.model,
@@ -77,6 +108,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     clock: settings.clock,
     loaded: new Map(),
     settling: new Set(),
+    ...hooks,
     supervisor: createSupervisor(
       settings.clock,
       inspection?.observer ?? (config.inspect as Exclude<typeof config.inspect, string>),
@@ -377,6 +409,14 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     checkpoints,
     runs,
     supervisor: environment.supervisor.actor,
+    load,
+    work: async () => {
+      throw new AgentchartError({
+        code: 'INVALID_ARGUMENT',
+        message:
+          'runtime.work() makes a process a worker of a cluster: createRuntime({ store, cluster: bullmqCluster(…) })',
+      });
+    },
     close,
   };
 }

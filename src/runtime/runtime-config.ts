@@ -16,6 +16,7 @@ import type {
 } from './checkpoints/checkpoint-policy.js';
 import type { CheckpointMigrations } from './checkpoints/load-checkpoint.js';
 import type { CancelToken } from './run/cancel-token.js';
+import type { RuntimeCluster } from './runtime-cluster.js';
 
 /** What {@link createRuntime} takes. */
 export interface RuntimeConfig {
@@ -50,6 +51,13 @@ export interface RuntimeConfig {
    * first use, closed by `runtime.close()`. A store you pass is yours to close.
    */
   store?: CheckpointStore;
+  /**
+   * Runs execute on a distributed engine (`bullmqCluster` from `agentchart/cluster`): `start`,
+   * `resume`, `fork`, answers and `recover` dispatch to its queue, `work()` makes this process a
+   * worker, and handles, `events` and controls work from any process. Needs a store that processes
+   * share (`postgresStore`).
+   */
+  cluster?: RuntimeCluster;
   /** When checkpoints are written, and whether steps wait for them. Default `every-step`, `sync`. */
   checkpoint?: CheckpointOptions;
   /** Upgrades for checkpoints written by older versions of the run statechart. */
@@ -208,6 +216,12 @@ const configSchema = z.strictObject({
     .optional(),
   eventLog: z
     .union([z.literal(false), z.strictObject({ maxEvents: z.number().int().positive().optional() })])
+    .optional(),
+  cluster: z
+    .custom<RuntimeCluster>(
+      (value) => (value as RuntimeCluster)?.kind === 'agentchart-cluster',
+      'cluster must come from bullmqCluster() (agentchart/cluster)',
+    )
     .optional(),
   store: z
     .custom<CheckpointStore>(

@@ -11,6 +11,7 @@ import type { RunComparison, RunHistory, RunPoint } from './history/run-history.
 import type { RunHandle } from './run/run-handle.js';
 import type { RunStatusInfo } from './run/run-status.js';
 import type { Supervisor } from './run/supervisor.js';
+import type { ClusterWorker, WorkOptions } from './runtime-cluster.js';
 import type { RecoverOptions, ResumeOptions, StartOptions } from './runtime-config.js';
 
 /** Owns the runs of one process: starts, controls, resumes and recovers them, and reads their checkpoints. */
@@ -95,6 +96,11 @@ export interface Runtime {
     list(query?: RunQuery): Promise<RunRecord[]>;
     get(runId: string): Promise<RunRecord | undefined>;
   };
+  /**
+   * Makes this process a worker of the runtime's cluster: it takes runs from the queue and executes
+   * them from the shared store. `INVALID_ARGUMENT` without `createRuntime({ cluster })`.
+   */
+  work(options?: WorkOptions): Promise<ClusterWorker>;
   /**
    * Stops the live runs once their checkpoints are written (they stay resumable: `recover()` in the
    * next process continues them; their results say `cancelled`, reason `runtime closed`,

@@ -154,12 +154,12 @@ export function createRunEventLog(options: RunEventLogOptions): RunEventLog {
 }
 
 /** Where a reader is: the `seq` of the last event it has had. */
-interface Cursor {
+export interface Cursor {
   seq: number;
 }
 
 /** The part of a logged event a reader past `cursor` has not had, or undefined if it has had it all. */
-function unseen(stored: StoredRunEvent, cursor: Cursor): RunEvent | undefined {
+export function unseen(stored: StoredRunEvent, cursor: Cursor): RunEvent | undefined {
   const { event, firstSeq, parts } = stored;
   if (event.seq <= cursor.seq) return undefined;
   if (firstSeq === undefined || parts === undefined || firstSeq > cursor.seq || !isDelta(event)) return event;

@@ -44,6 +44,8 @@ export interface RunEnvironment {
    * settles, and is journaled if it returns): the runtime waits for them before it closes its store.
    */
   settling: Set<Promise<void>>;
+  /** Told when a run is live here, with the owner epoch its writes carry (a cluster fences its streams by it). */
+  onLive?: (runId: string, epoch: number) => void;
   /** The supervisor the runs are spawned under. */
   supervisor: Supervisor;
   /** Told of every run that ends (done, failed or cancelled), before its result resolves: sessions commit here. */

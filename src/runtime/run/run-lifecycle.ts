@@ -286,6 +286,7 @@ export function createRunLifecycle(
   const started = spec.prepare(initial).then(
     (run) => {
       fenced = fencedStore(run.store, run.record.epoch);
+      environment.onLive?.(runId, run.record.epoch);
       const checkpointer = createCheckpointer({
         store: run.store,
         record: run.record,

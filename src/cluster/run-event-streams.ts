@@ -1,0 +1,196 @@
+import type { Redis } from 'ioredis';
+import { Observable } from 'rxjs';
+import { runNotFound } from '../agentchart-error.js';
+import type { EventLogStore } from '../persistence/event-log-store.js';
+import type { RunStore } from '../persistence/run-store.js';
+import { type Cursor, unseen } from '../streaming/event-log.js';
+import type { RunEvent } from '../streaming/run-event.js';
+import type { ClusterKeys } from './cluster-keys.js';
+import type { ClusterRedis } from './cluster-redis.js';
+
+const terminal = new Set<string>(['done', 'failed', 'cancelled']);
+
+/** How long a follower blocks on the stream per read, and waits before it tries again after a failure. */
+const blockMs = 2_000;
+const retryMs = 250;
+
+/** One Redis Stream entry: its id and its fields. */
+type StreamEntry = [id: string, fields: string[]];
+
+function eventOf([, fields]: StreamEntry): RunEvent | undefined {
+  const index = fields.indexOf('event');
+  const text = index < 0 ? undefined : fields[index + 1];
+  return text === undefined ? undefined : (JSON.parse(text) as RunEvent);
+}
+
+/**
+ * Writes a run's events to its Redis Stream as its worker emits them, in order, fenced by the
+ * worker's owner epoch: once a newer owner has claimed the stream, the script refuses, nothing is
+ * written, and `onFenced` is told (the worker stops its copy of the run).
+ */
+export function createStreamWriter(options: {
+  redis: ClusterRedis;
+  keys: ClusterKeys;
+  runId: string;
+  maxLen: number;
+  onFenced: () => void;
+}) {
+  const { redis, keys, runId, maxLen, onFenced } = options;
+  let epoch: number | undefined;
+  let fenced = false;
+  let queue: RunEvent[] = [];
+  let writing: Promise<void> = Promise.resolve();
+
+  const flush = async () => {
+    if (epoch === undefined || fenced || queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    const args = batch.flatMap((event) => [String(event.seq), JSON.stringify(event)]);
+    const applied = await redis.client.agentchartAppendEvents(
+      keys.epoch(runId),
+      keys.events(runId),
+      epoch,
+      maxLen,
+      ...args,
+    );
+    if (applied === 0) {
+      fenced = true;
+      onFenced();
+    }
+  };
+  const schedule = () => {
+    writing = writing.then(flush).catch(() => {
+      // Redis is away: the events stay in the store's event log, which readers fall back to.
+    });
+    return writing;
+  };
+  return {
+    /** The run is live here with `ownerEpoch`: claims the stream, then writes what waited. */
+    async claim(ownerEpoch: number) {
+      epoch = ownerEpoch;
+      const claimed = await redis.client.agentchartClaimStream(keys.epoch(runId), ownerEpoch).catch(() => 1);
+      if (claimed === 0) {
+        fenced = true;
+        onFenced();
+        return;
+      }
+      await schedule();
+    },
+    write(event: RunEvent) {
+      queue.push(event);
+      void schedule();
+    },
+    /** Waits for what was written so far; on `run-end`, lets the stream expire `ttlMs` later. */
+    async finish(ended: boolean, ttlMs: number) {
+      await schedule();
+      if (ended && epoch !== undefined && !fenced)
+        await redis.client
+          .agentchartEndStream(keys.epoch(runId), keys.events(runId), epoch, ttlMs)
+          .catch(() => {});
+    },
+  };
+}
+
+/**
+ * A run's events from `fromSeq` on, in any process: what the store's event log holds below the
+ * stream's oldest entry (entries trimmed by `MAXLEN`, or a stream expired after the end), then the
+ * stream's entries, then new ones as they arrive (`XREAD BLOCK`), with no gap and no duplicate:
+ * events go out in seq order, each once. Completes after `run-end`. A broken connection (Redis
+ * restarting) is retried from the last seq given out. `RUN_NOT_FOUND` for a run that is neither in
+ * the store nor dispatched.
+ */
+export function followClusterEvents(options: {
+  redis: ClusterRedis;
+  keys: ClusterKeys;
+  store: () => Promise<EventLogStore & Pick<RunStore, 'getRun'>>;
+  /** Whether a job for the run waits in the queue (a run dispatched, not yet in the store). */
+  dispatched: (runId: string) => Promise<boolean>;
+  runId: string;
+  fromSeq: number;
+}): Observable<RunEvent> {
+  const { keys, runId } = options;
+  return new Observable<RunEvent>((subscriber) => {
+    const cursor: Cursor = { seq: options.fromSeq - 1 };
+    let stopped = false;
+    let reader: Redis | undefined;
+    const forward = (event: RunEvent | undefined) => {
+      if (stopped || event === undefined || event.seq <= cursor.seq) return;
+      cursor.seq = event.seq;
+      subscriber.next(event);
+      if (event.type === 'run-end') {
+        stopped = true;
+        subscriber.complete();
+      }
+    };
+
+    /** Catches up from the store below the stream's oldest entry, then from the stream. Returns the stream id read to. */
+    const catchUp = async (client: Redis): Promise<string> => {
+      const key = keys.events(runId);
+      const [oldest] = (await client.xrange(key, '-', '+', 'COUNT', 1)) as StreamEntry[];
+      const oldestSeq = oldest === undefined ? undefined : eventOf(oldest)?.seq;
+      if (oldestSeq === undefined || oldestSeq > cursor.seq + 1) {
+        const store = await options.store();
+        for (const stored of await store.readEvents(runId, cursor.seq + 1)) {
+          if (oldestSeq !== undefined && stored.event.seq >= oldestSeq) break;
+          forward(unseen(stored, cursor));
+        }
+        if (stopped) return '$';
+        if (oldest === undefined) {
+          const record = await store.getRun(runId);
+          if (record === undefined && cursor.seq < 0 && !(await options.dispatched(runId)))
+            throw runNotFound(runId);
+          // Ended, its stream expired, and the reader has every logged event.
+          if (record !== undefined && terminal.has(record.status)) {
+            stopped = true;
+            subscriber.complete();
+            return '$';
+          }
+        }
+      }
+      let lastId = '0';
+      for (const entry of (await client.xrange(key, '-', '+')) as StreamEntry[]) {
+        lastId = entry[0];
+        forward(eventOf(entry));
+      }
+      return lastId;
+    };
+
+    const run = async () => {
+      while (!stopped) {
+        try {
+          reader ??= options.redis.blocking();
+          let lastId = await catchUp(reader);
+          while (!stopped) {
+            const read = (await reader.xread('BLOCK', blockMs, 'STREAMS', keys.events(runId), lastId)) as
+              | [string, StreamEntry[]][]
+              | null;
+            for (const [, entries] of read ?? []) {
+              for (const entry of entries) {
+                lastId = entry[0];
+                forward(eventOf(entry));
+              }
+            }
+            // A stream that expired under a reader (the run ended long ago): catch up from the store.
+            if (read === null && !stopped && (await reader.exists(keys.events(runId))) === 0)
+              lastId = await catchUp(reader);
+          }
+        } catch (error) {
+          if (stopped) return;
+          if ((error as { code?: unknown }).code === 'RUN_NOT_FOUND') {
+            stopped = true;
+            subscriber.error(error);
+            return;
+          }
+          reader?.disconnect();
+          reader = undefined;
+          await new Promise((resolve) => setTimeout(resolve, retryMs));
+        }
+      }
+    };
+    void run();
+    return () => {
+      stopped = true;
+      reader?.disconnect();
+    };
+  });
+}
