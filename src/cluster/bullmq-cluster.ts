@@ -265,7 +265,10 @@ function createClusterRuntime(
         redis: connect().redis,
         keys,
         store: async () => store,
-        dispatched: async (id) => (await connect().redis.client.exists(keys.queued(id))) === 1,
+        // Dispatched and not stored yet: its marker, or its start job waiting in the queue.
+        dispatched: async (id) =>
+          (await connect().redis.client.exists(keys.queued(id))) === 1 ||
+          (await connect().queue.getJob(jobIdOf(id))) !== undefined,
         runId,
         fromSeq,
       }),
