@@ -23,7 +23,7 @@
  *
  *   npm run bench:store-speed
  *   (profiling one scenario:  node --cpu-prof --import tsx --conditions=agentchart-source \
- *      bench/store-speed.ts --only=leveldb --turns=200 --runs=20)
+ *      bench/store-speed.ts --only=leveldb --turns=200 --runs=20; --only takes a list: bare,loop)
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -222,6 +222,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string' },
   },
 });
+const only = args.only?.split(',');
 const lengths = args.turns === undefined ? [20, 200] : [Number(args.turns)];
 /** Untimed and timed runs per scenario, by run length. */
 const plan = (turns: number) =>
@@ -232,7 +233,7 @@ const plan = (turns: number) =>
       : { warm: 2, timed: 9 };
 
 const factories: StoreFactory[] = [memoryFactory(), levelFactory()];
-const postgres = args.only === undefined || args.only === 'postgres' ? await postgresFactory() : undefined;
+const postgres = only === undefined || only.includes('postgres') ? await postgresFactory() : undefined;
 if (postgres !== undefined && 'skipped' in postgres) print({ figure: 'postgres', skipped: postgres.skipped });
 else if (postgres !== undefined) factories.push(postgres);
 
@@ -254,7 +255,7 @@ try {
     ];
     for (const factory of factories)
       scenarios.push(await runtimeScenario(factory.name, turns, await factory.open(turns)));
-    const chosen = scenarios.filter((scenario) => args.only === undefined || scenario.name === args.only);
+    const chosen = scenarios.filter((scenario) => only === undefined || only.includes(scenario.name));
     const { warm, timed } = plan(turns);
     const perStep = new Map<string, number[]>(chosen.map((scenario) => [scenario.name, []]));
     const events = new Map<string, number>();
@@ -314,7 +315,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-if (args.only === undefined && lengths.length === 2) printTable();
+if (only === undefined && lengths.length === 2) printTable();
 
 function printTable() {
   const at = (turns: number, name: string) => figures.get(turns)?.msPerStep.get(name);
