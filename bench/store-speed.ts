@@ -19,7 +19,8 @@
  * - resume: `runtime.resume()` from the checkpoint where the 200-turn run enters its turn 200, as a
  *   new run, in a fresh runtime on the reopened store (median of 11 after 3 untimed).
  *
- * Prints one JSON line per measurement, then the table.
+ * Prints one JSON line per measurement, then the table. Each line also gives the CPU time per step of
+ * the whole process (LevelDB's threads included), steadier than the clock on a busy machine.
  *
  *   npm run bench:store-speed
  *   (profiling one scenario:  node --cpu-prof --import tsx --conditions=agentchart-source \
@@ -116,11 +117,28 @@ async function postgresFactory(): Promise<StoreFactory | { skipped: string }> {
   };
 }
 
+/** A run: wall-clock ms per step, CPU ms per step (every thread of the process), events streamed. */
+interface Measured {
+  msPerStep: number;
+  cpuMsPerStep: number;
+  events: number;
+}
+
+/** Times `task` (a run of `turns` turns) by the clock and by the process's CPU time. */
+async function timed(turns: number, task: () => Promise<number>): Promise<Measured> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const events = await task();
+  const elapsed = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
+  return { msPerStep: elapsed / turns, cpuMsPerStep: (user + system) / 1000 / turns, events };
+}
+
 /** One thing measured: a run of `turns` turns, in ms per step. */
 interface Scenario {
   name: string;
   /** Runs once; resolves with the ms per step and the events the run streamed. */
-  run(runIndex: number): Promise<{ msPerStep: number; events: number }>;
+  run(runIndex: number): Promise<Measured>;
   close(): Promise<void>;
   steps: number;
 }
@@ -130,10 +148,12 @@ function bareScenario(turns: number): Scenario {
     name: 'bare',
     steps: 0,
     async run() {
-      const started = performance.now();
-      await runBareLoop(turns);
+      const measured = await timed(turns, async () => {
+        await runBareLoop(turns);
+        return 0;
+      });
       scenario.steps += turns;
-      return { msPerStep: (performance.now() - started) / turns, events: 0 };
+      return measured;
     },
     close: async () => {},
   };
@@ -160,16 +180,20 @@ async function runtimeScenario(
     steps: 0,
     async run(runIndex) {
       model.requests.length = 0;
-      const started = performance.now();
-      const handle = runtime.start({ input: 'Read the pages', runId: `${name}-${turns}-${tag}-${runIndex}` });
-      let events = 0;
-      handle.events$.subscribe(() => events++);
-      const result = await handle.result;
-      const elapsed = performance.now() - started;
-      if (result.status !== 'done' || result.usage.turns !== turns)
-        throw new Error(`${name}: the run ended ${result.status} after ${result.usage.turns} turns`);
+      const measured = await timed(turns, async () => {
+        const handle = runtime.start({
+          input: 'Read the pages',
+          runId: `${name}-${turns}-${tag}-${runIndex}`,
+        });
+        let events = 0;
+        handle.events$.subscribe(() => events++);
+        const result = await handle.result;
+        if (result.status !== 'done' || result.usage.turns !== turns)
+          throw new Error(`${name}: the run ended ${result.status} after ${result.usage.turns} turns`);
+        return events;
+      });
       scenario.steps += turns;
-      return { msPerStep: elapsed / turns, events };
+      return measured;
     },
     async close() {
       await runtime.close();
@@ -256,14 +280,18 @@ try {
     for (const factory of factories)
       scenarios.push(await runtimeScenario(factory.name, turns, await factory.open(turns)));
     const chosen = scenarios.filter((scenario) => only === undefined || only.includes(scenario.name));
-    const { warm, timed } = plan(turns);
+    const { warm, timed: runs } = plan(turns);
     const perStep = new Map<string, number[]>(chosen.map((scenario) => [scenario.name, []]));
+    const cpuPerStep = new Map<string, number[]>(chosen.map((scenario) => [scenario.name, []]));
     const events = new Map<string, number>();
     let runIndex = 0;
-    for (let round = 0; round < warm + timed; round++) {
+    for (let round = 0; round < warm + runs; round++) {
       for (const scenario of chosen) {
         const measured = await scenario.run(runIndex++);
-        if (round >= warm) perStep.get(scenario.name)?.push(measured.msPerStep);
+        if (round >= warm) {
+          perStep.get(scenario.name)?.push(measured.msPerStep);
+          cpuPerStep.get(scenario.name)?.push(measured.cpuMsPerStep);
+        }
         events.set(scenario.name, measured.events);
       }
     }
@@ -276,7 +304,8 @@ try {
         figure: scenario.name,
         turns,
         msPerStep,
-        runs: timed,
+        cpuMsPerStep: round(median(cpuPerStep.get(scenario.name) ?? [])),
+        runs,
         eventsPerRun: events.get(scenario.name),
       });
     }
