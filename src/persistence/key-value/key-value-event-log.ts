@@ -102,7 +102,7 @@ export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs): EventLogSt
         const next = last + 1;
         const count = head.count - deletes.length + kept.length;
         return {
-          writes: [...(await blobs.writesFor(needed)), ...deletes, ...puts],
+          writes: [...blobs.writesFor(needed), ...deletes, ...puts],
           head: { next, count, reserved: Math.max(head.reserved, next) },
           result: undefined,
           blobs: needed,
