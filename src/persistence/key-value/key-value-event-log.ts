@@ -8,10 +8,14 @@ import {
   storedEvent,
 } from '../content-blobs.js';
 import type { EventLogStore, StoredRunEvent } from '../event-log-store.js';
+import { createKeyedMutex } from '../keyed-mutex.js';
 import { keys, prefixRange } from './key-layout.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
 import type { KeyValueBlobs } from './key-value-blobs.js';
 import { assertEpoch, epochExpected } from './key-value-epoch.js';
+
+/** How many runs' event-log heads a store object remembers (see `lastHeads`). */
+const rememberedHeads = 1_000;
 
 /** A run's event log as its head key keeps it. */
 export interface EventLogHead {
@@ -34,6 +38,17 @@ export function eventLogHeadWrite(runId: string, head: EventLogHead): KeyValueWr
  * next seq, reserved seqs).
  */
 export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs): EventLogStore {
+  // A run's appends and seq reservations through this store object go one at a time: a run's log
+  // and its reservations race each other otherwise, and on a slow space the reservation kept
+  // losing (a failed conditional write and two more reads each time).
+  const updates = createKeyedMutex();
+  /**
+   * The head this store object last wrote of each run's log (oldest first, bounded): what its next
+   * update expects, instead of reading it back. A guess: the space decides, and a refused update
+   * reads the head and tries again.
+   */
+  const lastHeads = new Map<string, { head: EventLogHead; text: string }>();
+
   async function readEventLogHead(runId: string): Promise<{ head: EventLogHead; text: string | undefined }> {
     const text = await kv.get(keys.eventLogHead(runId));
     if (text === undefined) return { head: { next: 0, count: 0, reserved: 0 }, text };
@@ -43,32 +58,41 @@ export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs): EventLogSt
   }
 
   /**
-   * Reads the event log's head, builds writes from it, and applies them if the head has not moved
-   * meanwhile (another writer of the same log), trying again if it has; `CONCURRENCY` if the run
-   * was taken over from the writer of `epoch`.
+   * Builds writes from the event log's head and applies them if the head has not moved meanwhile
+   * (another writer of the same log), reading it and trying again if it has; `CONCURRENCY` if the
+   * run was taken over from the writer of `epoch`.
    */
-  async function updateEventLog<T>(
+  function updateEventLog<T>(
     runId: string,
     epoch: number | undefined,
     build: (
       head: EventLogHead,
     ) => Promise<{ writes: KeyValueWrite[]; head: EventLogHead; result: T; blobs?: ContentBlob[] }>,
   ): Promise<T> {
-    for (;;) {
-      const { head, text } = await readEventLogHead(runId);
-      const planned = await build(head);
-      if (planned.writes.length === 0 && planned.head === head) return planned.result;
-      const writes = [
-        ...planned.writes,
-        { type: 'put' as const, key: keys.eventLogHead(runId), value: JSON.stringify(planned.head) },
-      ];
-      const expected = [{ key: keys.eventLogHead(runId), value: text }, ...epochExpected(runId, epoch)];
-      if (await kv.batchIf(expected, writes)) {
-        blobs.stored(planned.blobs ?? []);
-        return planned.result;
+    return updates.run(runId, async () => {
+      let known: { head: EventLogHead; text: string | undefined } | undefined = lastHeads.get(runId);
+      for (;;) {
+        const { head, text } = known ?? (await readEventLogHead(runId));
+        known = undefined;
+        const planned = await build(head);
+        if (planned.writes.length === 0 && planned.head === head) return planned.result;
+        const headText = JSON.stringify(planned.head);
+        const writes = [
+          ...planned.writes,
+          { type: 'put' as const, key: keys.eventLogHead(runId), value: headText },
+        ];
+        const expected = [{ key: keys.eventLogHead(runId), value: text }, ...epochExpected(runId, epoch)];
+        if (await kv.batchIf(expected, writes)) {
+          blobs.stored(planned.blobs ?? []);
+          lastHeads.delete(runId);
+          lastHeads.set(runId, { head: planned.head, text: headText });
+          if (lastHeads.size > rememberedHeads) lastHeads.delete(lastHeads.keys().next().value as string);
+          return planned.result;
+        }
+        lastHeads.delete(runId);
+        await assertEpoch(kv, runId, epoch);
       }
-      await assertEpoch(kv, runId, epoch);
-    }
+    });
   }
 
   return {
@@ -102,7 +126,7 @@ export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs): EventLogSt
         const next = last + 1;
         const count = head.count - deletes.length + kept.length;
         return {
-          writes: [...(await blobs.writesFor(needed)), ...deletes, ...puts],
+          writes: [...blobs.writesFor(needed), ...deletes, ...puts],
           head: { next, count, reserved: Math.max(head.reserved, next) },
           result: undefined,
           blobs: needed,

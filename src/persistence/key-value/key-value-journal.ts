@@ -36,7 +36,7 @@ export function keyValueJournal(kv: KeyValue, blobs: KeyValueBlobs): JournalStor
     async putToolResult(runId, result, options = {}) {
       const { stored, blob } = storedToolResult(result);
       const writes = [
-        ...(await blobs.writesFor([blob])),
+        ...blobs.writesFor([blob]),
         {
           type: 'put' as const,
           key: keys.toolResult(runId, result.toolCallId),

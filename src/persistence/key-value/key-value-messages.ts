@@ -66,7 +66,7 @@ export function keyValueMessages(kv: KeyValue, blobs: KeyValueBlobs): KeyValueMe
           value: JSON.stringify(stored),
         });
       }
-      return { writes: [...(await blobs.writesFor(needed)), ...writes], blobs: needed };
+      return { writes: [...blobs.writesFor(needed), ...writes], blobs: needed };
     },
     inheritanceWrite: (logId, inherits) => ({
       type: 'put',

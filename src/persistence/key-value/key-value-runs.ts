@@ -44,6 +44,22 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
     text: string;
   }
 
+  /**
+   * What this store object last wrote of each run (record, log, text), oldest first, bounded: the
+   * expectation of the run's next checkpoint, so that a run's steps do not read back the record
+   * they wrote. Only a guess: the space decides (`batchIf` against what it holds), and a write
+   * refused on a guess goes the ordinary way (read, check the version, write).
+   */
+  const lastWritten = new Map<string, ReadRun>();
+  function wrote(record: RunRecord, log: string, writes: readonly KeyValueWrite[]): void {
+    const key = keys.run(record.runId);
+    const put = writes.find((write) => write.key === key);
+    lastWritten.delete(record.runId);
+    if (put?.type !== 'put') return;
+    lastWritten.set(record.runId, { record, log, text: put.value });
+    if (lastWritten.size > rememberedRuns) lastWritten.delete(lastWritten.keys().next().value as string);
+  }
+
   async function readRun(runId: string): Promise<ReadRun | undefined> {
     const text = await kv.get(keys.run(runId));
     if (text === undefined) return undefined;
@@ -89,12 +105,40 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
   }
 
   /** Applies the writes if the run record is still the one read; `CONCURRENCY` (nothing written) otherwise. */
-  async function writeRun(read: { record: RunRecord; text: string }, writes: KeyValueWrite[]): Promise<void> {
+  async function writeRun(read: ReadRun, writes: KeyValueWrite[], next: RunRecord): Promise<void> {
     const { runId, version } = read.record;
-    if (await kv.batchIf([{ key: keys.run(runId), value: read.text }], writes)) return;
+    if (await kv.batchIf([{ key: keys.run(runId), value: read.text }], writes)) {
+      wrote(next, read.log, writes);
+      return;
+    }
+    lastWritten.delete(runId);
     const now = await readRun(runId);
     if (now === undefined) throw runNotFound(runId);
     throw staleRun(runId, version, now.record.version);
+  }
+
+  /**
+   * Appends a checkpoint expecting the run record this object last wrote; undefined (nothing
+   * written) if the space holds another, or if the checkpoint does not follow that record: the
+   * caller then reads the record and decides as usual.
+   */
+  async function appendOnGuess(guess: ReadRun, envelope: CheckpointEnvelope): Promise<RunRecord | undefined> {
+    let planned: ReturnType<typeof checkpointWrites>;
+    try {
+      planned = checkpointWrites(guess.record, guess.log, envelope);
+    } catch {
+      return undefined;
+    }
+    const { runId } = guess.record;
+    const fresh = await messageWrites(guess.log, envelope.context.messages, guess.record.messageCount);
+    const writes = [...fresh.writes, ...planned.writes];
+    if (!(await kv.batchIf([{ key: keys.run(runId), value: guess.text }], writes))) {
+      lastWritten.delete(runId);
+      return undefined;
+    }
+    blobs.stored(fresh.blobs);
+    wrote(planned.next, guess.log, writes);
+    return planned.next;
   }
 
   function recordWrites(previous: RunRecord | undefined, next: RunRecord, log: string): KeyValueWrite[] {
@@ -210,6 +254,7 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
         });
       }
       blobs.stored(written);
+      wrote(created, run.runId, writes);
       return created;
     },
 
@@ -221,10 +266,14 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
         epoch: read.record.epoch + 1,
         updatedAt: new Date().toISOString(),
       };
-      await writeRun(read, [
-        ...recordWrites(read.record, next, read.log),
-        { type: 'put', key: keys.runEpoch(runId), value: String(next.epoch) },
-      ]);
+      await writeRun(
+        read,
+        [
+          ...recordWrites(read.record, next, read.log),
+          { type: 'put', key: keys.runEpoch(runId), value: String(next.epoch) },
+        ],
+        next,
+      );
       return next;
     },
 
@@ -259,15 +308,20 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
         version: read.record.version + 1,
         updatedAt: new Date().toISOString(),
       };
-      await writeRun(read, recordWrites(read.record, next, read.log));
+      await writeRun(read, recordWrites(read.record, next, read.log), next);
       return next;
     },
 
     async appendCheckpoint(envelope: CheckpointEnvelope, expectedVersion: number) {
+      const guess = lastWritten.get(envelope.runId);
+      if (guess !== undefined && guess.record.version === expectedVersion) {
+        const written = await appendOnGuess(guess, envelope);
+        if (written !== undefined) return written;
+      }
       const read = await requireRun(envelope.runId, expectedVersion);
       const { writes, next } = checkpointWrites(read.record, read.log, envelope);
       const fresh = await messageWrites(read.log, envelope.context.messages, read.record.messageCount);
-      await writeWithBlobs(() => writeRun(read, [...fresh.writes, ...writes]), fresh.blobs);
+      await writeWithBlobs(() => writeRun(read, [...fresh.writes, ...writes], next), fresh.blobs);
       return next;
     },
 
@@ -385,6 +439,7 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
           writes.push(...recordWrites(read.record, next, log));
         }
         // The description was read outside the batch: the checkpoint (or the run) may have moved meanwhile.
+        lastWritten.delete(meta.runId);
         if (await kv.batchIf(expected, writes)) return true;
       }
     },
@@ -399,6 +454,9 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
     },
   };
 }
+
+/** How many runs a store object remembers the last written record of (see `lastWritten`). */
+const rememberedRuns = 1_000;
 
 /** A run record as read, with the fields older stores did not write filled in. */
 function recordOf(stored: RunRecord): RunRecord {

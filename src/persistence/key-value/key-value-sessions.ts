@@ -79,7 +79,7 @@ export function keyValueSessions(kv: KeyValue, blobs: KeyValueBlobs): SessionSto
         };
       });
       const writes: KeyValueWrite[] = [
-        ...(await blobs.writesFor(needed)),
+        ...blobs.writesFor(needed),
         ...messageWrites,
         { type: 'put', key: keys.session(sessionId), value: JSON.stringify(next) },
         { type: 'put', key: keys.sessionCommit(sessionId, commit.runId), value: String(next.version) },

@@ -12,9 +12,11 @@ import { keyValueSessions } from './key-value-sessions.js';
  * block (a text, a tool call, a tool's output) is stored once, by the SHA-256 of its JSON, and is
  * referred to by hash from the runs' message logs, the tool journal, the event log and sessions.
  * A checkpoint writes only the messages that are new since its run's last one, and a run started
- * from another run's checkpoint starts its message log from that run's instead of copying it. Nothing is
- * cached between calls: every compare-and-set is decided by the space against what it holds
- * (`batchIf`), so any number of store objects on one space stay consistent.
+ * from another run's checkpoint starts its message log from that run's instead of copying it. Every
+ * compare-and-set is decided by the space against what it holds (`batchIf`), so any number of
+ * store objects on one space stay consistent. A store object remembers only what it wrote (the
+ * hashes of blobs, and each run's last record, which its next checkpoint expects instead of
+ * reading it back): a guess the space refuses when another writer moved on.
  */
 export function createKeyValueStore(kv: KeyValue): CheckpointStore {
   const blobs = keyValueBlobs(kv);

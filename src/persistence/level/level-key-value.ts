@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import { AgentchartError } from '../../agentchart-error.js';
 import type { KeyValue, KeyValueWrite } from '../key-value/key-value.js';
-import { createKeyedMutex, type KeyedMutex } from './keyed-mutex.js';
+import { createKeyedMutex, type KeyedMutex } from '../keyed-mutex.js';
 
 /** What {@link levelKeyValue} takes. */
 export interface LevelKeyValueOptions {

@@ -119,7 +119,7 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     parentId = envelope.id;
     return envelope;
   }
-  function write(envelope: CheckpointEnvelope): Promise<CheckpointMeta> {
+  function write(envelope: CheckpointEnvelope): Promise<void> {
     const written = chain.then(async () => {
       if (failure !== undefined) throw failure.error;
       const record = await store.appendCheckpoint(envelope, version);
@@ -131,7 +131,6 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
         stepNum: envelope.stepNum,
         phase: envelope.phase,
       });
-      return metaOf(envelope);
     });
     chain = written.catch((error: unknown) => {
       if (failure !== undefined) return;
@@ -149,7 +148,11 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       }
       lastPhase = phase;
     },
-    checkpoint: (snapshot, persisted, label) => write(envelopeOf(snapshot, persisted, label)),
+    checkpoint(snapshot, persisted, label) {
+      const envelope = envelopeOf(snapshot, persisted, label);
+      // The description is made for whoever asked for this checkpoint (the store made its own).
+      return write(envelope).then(() => metaOf(envelope));
+    },
     async flushed() {
       await chain;
       if (failure !== undefined) throw failure.error;
