@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useCallback, useState } from 'preact/hooks';
 import type { RunError } from '../../index.js';
 import type { StudioConfig, StudioMachineGraph } from '../studio-api.js';
 import { api } from './api-client.js';
@@ -13,6 +13,7 @@ import { PendingRequests } from './pending-requests.js';
 import { ReplayPanel } from './replay-panel.js';
 import { hrefOf, navigate } from './route.js';
 import { RunControls } from './run-controls.js';
+import { announceRunsChanged } from './runs-changed.js';
 import { StatechartView } from './statechart-view.js';
 import { StatusBadge } from './status-badge.js';
 import { useResource } from './use-resource.js';
@@ -92,6 +93,12 @@ export function RunView({
   config: StudioConfig | undefined;
 }) {
   const run = useResource(`run:${runId}`, () => api.run(runId));
+  const { reload: reloadRun } = run;
+  // What changes the run changes the runs list too.
+  const reload = useCallback(() => {
+    reloadRun();
+    announceRunsChanged();
+  }, [reloadRun]);
   const data = run.data;
   const selected = checkpointId ?? data?.timeline.at(-1)?.id;
   const at = useResource(`checkpoint:${selected ?? ''}`, () =>
@@ -129,12 +136,12 @@ export function RunView({
             )}
           </p>
         </div>
-        <RunControls runId={runId} status={summary.status} onDone={run.reload} />
+        <RunControls runId={runId} status={summary.status} onDone={reload} />
       </header>
       <ErrorNotice error={run.error} />
       {data.error !== null && <RunErrorView error={data.error} label="Error" />}
-      <PendingRequests runId={runId} requests={data.info.pendingRequests} onDone={run.reload} />
-      <LiveEvents runId={runId} onChange={run.reload} />
+      <PendingRequests runId={runId} requests={data.info.pendingRequests} onDone={reload} />
+      <LiveEvents runId={runId} onChange={reload} />
       <div class="run-body">
         <CheckpointTimeline
           timeline={data.timeline}

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { CheckpointStatus } from '../../index.js';
 import type { StudioRunSummary } from '../studio-api.js';
 import { api } from './api-client.js';
@@ -6,6 +6,7 @@ import { ErrorNotice } from './error-notice.js';
 import { formatCost, formatCount, formatTime, totalTokens } from './format.js';
 import { listKeys, tabIndexOf } from './list-keys.js';
 import { navigate } from './route.js';
+import { onRunsChanged } from './runs-changed.js';
 import { StatusBadge } from './status-badge.js';
 import { useInterval, useResource } from './use-resource.js';
 
@@ -26,6 +27,7 @@ export function RunsList({
   const [status, setStatus] = useState<CheckpointStatus | ''>('');
   const runs = useResource(`runs:${status}`, () => api.runs(status === '' ? undefined : status));
   useInterval(runs.reload, pollMs);
+  useEffect(() => onRunsChanged(runs.reload), [runs.reload]);
   const list = runs.data ?? [];
   const index = list.findIndex((run) => run.runId === selected);
   const open = (run: StudioRunSummary | undefined) => run && navigate({ view: 'runs', runId: run.runId });
