@@ -4,6 +4,9 @@
  * error table), its zod-checked bodies and its auth hook.
  */
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { StudioForkTree, StudioRun, StudioRunSummary } from 'agentchart/studio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StudioFixture, startStudioFixture } from './fixtures/studio-fixture.js';
@@ -174,6 +177,30 @@ describe('the studio handler', () => {
       const response = await fetch(`${fixture.url}${path}`, { headers: { authorization: 'Bearer refused' } });
       expect(response.status).toBe(401);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    }
+  });
+});
+
+describe('the example service', () => {
+  it('mounts the studio at /studio/, behind its auth hook, beside its own routes', async () => {
+    const { startService } = await import('../examples/server.js');
+    const storePath = join(mkdtempSync(join(tmpdir(), 'agentchart-studio-example-')), 'store');
+    const service = await startService({
+      port: 0,
+      storePath,
+      studioAuth: (request) => request.headers.authorization === 'Bearer letmein',
+    });
+    try {
+      const headers = { authorization: 'Bearer letmein' };
+      const page = await fetch(`${service.url}/studio/`, { headers });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>agentchart studio</title>');
+      expect((await fetch(`${service.url}/studio/api/runs`, { headers })).status).toBe(200);
+      expect((await fetch(`${service.url}/studio/api/runs`)).status).toBe(401);
+      // The service's own routes are still its own.
+      expect((await fetch(`${service.url}/runs/nope`)).status).toBe(404);
+    } finally {
+      await service.close();
     }
   });
 });
