@@ -14,6 +14,9 @@
  *
  *   curl -s localhost:3000/runs -d '{"input":"Hello"}'
  *   curl -N localhost:3000/runs/RUN_ID/events
+ *
+ * The studio (a web time-travel debugger of the runs) is mounted at http://127.0.0.1:3000/studio/;
+ * with STUDIO_TOKEN set, it asks for `Authorization: Bearer STUDIO_TOKEN`.
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -32,6 +35,7 @@ import {
   type Runtime,
   serveRunEvents,
 } from 'agentchart';
+import { type StudioOptions, studioHandler } from 'agentchart/studio';
 import { scriptedModel } from 'agentchart/testing';
 import { z } from 'zod';
 
@@ -146,6 +150,8 @@ export interface AgentServiceOptions {
   cors?: CorsOptions;
   /** The reconnection delay suggested to browsers following a run (SSE `retry:`); theirs by default (about 3 s). */
   retryMs?: number;
+  /** Who may use the studio at `/studio/` (everyone who reaches the service, by default). */
+  studioAuth?: StudioOptions['auth'];
 }
 
 /** The request handler of the service, over a runtime you own. */
@@ -274,8 +280,15 @@ export function createAgentService(
     ],
   ];
 
+  // The studio, at /studio/: it answers its own paths and returns false for the others.
+  const studio = studioHandler(runtime, {
+    basePath: '/studio',
+    ...(options.studioAuth === undefined ? {} : { auth: options.studioAuth }),
+  });
+
   return (request, response) => {
     if (options.cors !== undefined && applyCors(request, response, options.cors)) return;
+    if (studio(request, response)) return;
     const url = new URL(request.url ?? '/', 'http://localhost');
     const handle = async () => {
       for (const [method, pattern, route] of routes) {
@@ -308,6 +321,7 @@ export async function startService(options: {
   tokenDelayMs?: number;
   inspectorPort?: number;
   cors?: CorsOptions;
+  studioAuth?: StudioOptions['auth'];
 }) {
   let relay: { stop(): void } | undefined;
   if (options.inspectorPort !== undefined) {
@@ -325,7 +339,10 @@ export async function startService(options: {
   });
   await runtime.recover();
   const server: Server = createServer(
-    createAgentService(runtime, options.cors === undefined ? {} : { cors: options.cors }),
+    createAgentService(runtime, {
+      ...(options.cors === undefined ? {} : { cors: options.cors }),
+      ...(options.studioAuth === undefined ? {} : { studioAuth: options.studioAuth }),
+    }),
   );
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
   const address = server.address();
@@ -359,8 +376,15 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(process.argv.includes('--inspect')
       ? { inspectorPort: Number(process.env.INSPECTOR_PORT ?? 8080) }
       : {}),
+    ...(process.env.STUDIO_TOKEN === undefined
+      ? {}
+      : {
+          studioAuth: (request: IncomingMessage) =>
+            request.headers.authorization === `Bearer ${process.env.STUDIO_TOKEN}`,
+        }),
   });
   console.log(`agentchart service listening on ${service.url}`);
+  console.log(`the studio: ${service.url}/studio/`);
   if (process.argv.includes('--inspect'))
     console.log(
       `Stately inspector: open http://localhost:${process.env.INSPECTOR_PORT ?? 8080} to watch the runs live`,

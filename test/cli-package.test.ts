@@ -3,7 +3,7 @@
  * project of its own, and run through the bin npm links (`node_modules/.bin/agentchart`, `npx`).
  * This is the only test file that builds `dist/`.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,5 +95,40 @@ describe('the agentchart bin, installed from the packed tarball', () => {
       dir,
     );
     expect(JSON.parse(shown.stdout)).toMatchObject({ runId: 'packaged', status: 'done' });
+  });
+
+  it('serves the studio with `npx agentchart studio`: the page and its prebuilt app come from the package', async () => {
+    const child = spawn('npx', ['--no', 'agentchart', 'studio', '--store', storePath, '--port', '0'], {
+      cwd: project,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own: npx does not pass SIGTERM on to the studio it started.
+      detached: true,
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let output = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const printed = /http:\/\/127\.0\.0\.1:\d+\//.exec(output)?.[0];
+          if (printed !== undefined) resolve(printed);
+        });
+        child.once('exit', (code) =>
+          reject(new Error(`agentchart studio exited ${code} before printing its URL`)),
+        );
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>agentchart studio</title>');
+      const script = await fetch(`${url}assets/app.js`);
+      expect(script.status).toBe(200);
+      expect((await script.text()).length).toBeGreaterThan(1000);
+      const runs = (await (await fetch(`${url}api/runs`)).json()) as { runId: string }[];
+      expect(runs.map((run) => run.runId)).toEqual(['packaged']);
+    } finally {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    }
   });
 });

@@ -39,4 +39,12 @@ describe('package entry points', () => {
     const urls = await importsOf('agentchart/anthropic');
     expect(urls.some((url) => url.includes('@anthropic-ai/sdk'))).toBe(true);
   });
+
+  it('agentchart/studio loads neither level, the SDK, nor the app (its Preact is bundled into static files)', async () => {
+    const urls = await importsOf('agentchart/studio');
+    expect(urls.some((url) => url.includes('/src/studio.ts'))).toBe(true);
+    expect(
+      urls.filter((url) => /@anthropic-ai\/sdk|\/(classic-)?level\/|\/preact\/|\/studio\/app\//.test(url)),
+    ).toEqual([]);
+  });
 });

@@ -10,6 +10,7 @@ import { history } from './commands/history.js';
 import { resume } from './commands/resume.js';
 import { runsLs } from './commands/runs-ls.js';
 import { runsShow } from './commands/runs-show.js';
+import { studio } from './commands/studio.js';
 
 /** The CLI's commands, in the order the help lists them. */
 export const cliCommands: readonly CliCommand[] = [
@@ -24,6 +25,7 @@ export const cliCommands: readonly CliCommand[] = [
   fork,
   diff,
   answer,
+  studio,
 ];
 
 /**

@@ -12,6 +12,8 @@ export const cliOptions = {
   tag: { type: 'string' },
   'system-prompt': { type: 'string' },
   input: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
 } as const;
 
 /** The options as parsed: each one given, as its string (or `true` for a flag). */
