@@ -2,7 +2,7 @@
  * The Postgres store beyond the contract suite: its migrations (raced by many pools and another
  * process), what it refuses, and that no connection is held while a run waits on its model.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -166,6 +166,48 @@ describe.skipIf(skip !== undefined)('postgresStore', () => {
     // A pool you pass is yours: the store leaves it open.
     expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     await pool.end();
+  });
+
+  it('agentchart studio serves the runs of a Postgres store', async () => {
+    const schema = freshSchema('studio');
+    const store = await postgresStore({ connectionString: postgresUrl }, { schema });
+    const runtime = createRuntime({ model: scriptedModel(() => ({ text: 'Hello from Postgres.' })), store });
+    await runtime.start({ input: 'hi', runId: 'in-postgres' }).result;
+    await runtime.close();
+    await store.close();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        tsx,
+        '--conditions=agentchart-source',
+        join(repo, 'src/cli.ts'),
+        '--store',
+        `${postgresUrl}?schema=${schema}`,
+        '--json',
+        'studio',
+        '--port',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let output = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('\n')) resolve(output.slice(0, output.indexOf('\n')));
+        });
+        child.once('exit', (code) => reject(new Error(`agentchart studio exited ${code}`)));
+      });
+      const { url } = JSON.parse(line) as { url: string };
+      const runs = (await (await fetch(`${url}api/runs`)).json()) as { runId: string; status: string }[];
+      expect(runs).toEqual([expect.objectContaining({ runId: 'in-postgres', status: 'done' })]);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('the CLI takes --store postgres://…?schema=NAME, and never creates a store there', async () => {
