@@ -412,3 +412,93 @@ describe.skipIf(skip !== undefined)('the cluster', () => {
     }
   });
 });
+
+/** A Redis server of the test's own, on a free port, that the test can restart. */
+async function ownRedis() {
+  const { createServer } = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+  let server: ChildProcess | undefined;
+  const start = async () => {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    server = child;
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child.stdout?.on('data', (chunk) => {
+        output += String(chunk);
+        if (output.includes('Ready to accept connections')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`redis-server exited ${code}:\n${output}`)));
+    });
+  };
+  const stop = async () => {
+    const child = server;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, start, stop };
+}
+
+describe.skipIf(skip !== undefined)('the cluster across a Redis restart', () => {
+  afterAll(dropSchemas);
+
+  it('finishes its runs after Redis is restarted mid-run (Redis keeps nothing: queue, holds and streams are gone)', {
+    timeout: 180_000,
+  }, async () => {
+    const redis = await ownRedis();
+    const schema = freshSchema('cluster_redis');
+    const queue = `restart-${process.pid}-${Date.now()}`;
+    const effects = join(mkdtempSync(join(tmpdir(), 'agentchart-cluster-')), 'effects.log');
+    const turns = 8;
+    const worker = startWorker(`${postgresUrl}?schema=${schema}`, queue, effects, {
+      REDIS_URL: redis.url,
+      AGENTCHART_TEST_TOOL_TURNS: String(turns),
+    });
+    await worker.ready;
+    const store = await postgresStore({ connectionString: postgresUrl }, { schema });
+    const api = createRuntime({
+      model: clusterModel,
+      tools: [workTool(join(tmpdir(), 'unused'))],
+      store,
+      cluster: bullmqCluster({ connection: redis.url, queue, lockDurationMs: 1500, stalledIntervalMs: 500 }),
+    });
+    try {
+      const inputs = ['restart-a', 'restart-b', 'restart-c'];
+      const results = Promise.all(inputs.map((input) => api.start({ input, runId: input }).result));
+      // Restarted once every run has had a call finish.
+      await effectWhere(effects, (list) =>
+        inputs.every((input) =>
+          list.some((effect) => effect.callId.startsWith(`${input}-`) && effect.phase === 'done'),
+        )
+          ? list[0]
+          : undefined,
+      );
+      await redis.stop();
+      await redis.start();
+      const ended = await results;
+      expect(ended.map((result) => [result.runId, result.status, result.output])).toEqual(
+        inputs.map((input) => [input, 'done', answerOf(input, turns)]),
+      );
+    } finally {
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+      await api.close();
+      await store.close();
+      await redis.stop();
+    }
+  });
+});
