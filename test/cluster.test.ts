@@ -502,3 +502,151 @@ describe.skipIf(skip !== undefined)('the cluster across a Redis restart', () => 
     }
   });
 });
+
+describe.skipIf(skip !== undefined)('the example service on a cluster', () => {
+  afterAll(dropSchemas);
+
+  it('serves SSE of a run executing on a worker from two service processes behind one address, across a reconnect with Last-Event-ID', {
+    timeout: 120_000,
+  }, async () => {
+    const { createServer, connect } = await import('node:net');
+    const schema = freshSchema('cluster_sse');
+    const queue = `sse-${process.pid}-${Date.now()}`;
+    const storeUrl = `${postgresUrl}?schema=${schema}`;
+    const effects = join(mkdtempSync(join(tmpdir(), 'agentchart-cluster-')), 'effects.log');
+    const worker = startWorker(storeUrl, queue, effects);
+    const services = [0, 1].map(() =>
+      spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--conditions=agentchart-source',
+          join(import.meta.dirname, 'fixtures', 'cluster-service.ts'),
+          storeUrl,
+          queue,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, REDIS_URL: redisUrl },
+        },
+      ),
+    );
+    const urls = await Promise.all(
+      services.map(
+        (service) =>
+          new Promise<URL>((resolve, reject) => {
+            let output = '';
+            service.stdout?.on('data', (chunk) => {
+              output += String(chunk);
+              const found = /listening (\S+)/.exec(output);
+              if (found?.[1] !== undefined) resolve(new URL(found[1]));
+            });
+            service.once('exit', (code) => reject(new Error(`a service exited ${code}`)));
+          }),
+      ),
+    );
+    // One address: each new connection goes to the next service in turn.
+    let turn = 0;
+    const served: number[] = [];
+    const balancer = createServer((client) => {
+      const index = turn++ % urls.length;
+      served.push(index);
+      const target = urls[index] as URL;
+      const upstream = connect(Number(target.port), target.hostname);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => balancer.listen(0, '127.0.0.1', resolve));
+    const address = `http://127.0.0.1:${(balancer.address() as { port: number }).port}`;
+    try {
+      await worker.ready;
+      const posted = await fetch(`${address}/runs`, {
+        method: 'POST',
+        body: JSON.stringify({ input: 'streamed', runId: 'streamed' }),
+        headers: { connection: 'close' },
+      });
+      expect(posted.status).toBe(201);
+      // Reads SSE frames until `stopAfter` events (or the end), then drops the connection.
+      const texts = new Map<number, string>();
+      let lastSeq: number | undefined;
+      let ended = false;
+      let connections = 0;
+      const read = async (stopAfter: number) => {
+        connections++;
+        const controller = new AbortController();
+        const response = await fetch(`${address}/runs/streamed/events`, {
+          headers: {
+            connection: 'close',
+            ...(lastSeq === undefined ? {} : { 'last-event-id': String(lastSeq) }),
+          },
+          signal: controller.signal,
+        });
+        if (response.status === 204) {
+          ended = true;
+          return;
+        }
+        expect(response.status).toBe(200);
+        const decoder = new TextDecoder();
+        let buffer = '';
+        let seen = 0;
+        try {
+          for await (const chunk of response.body as ReadableStream<Uint8Array>) {
+            buffer += decoder.decode(chunk, { stream: true });
+            for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+              const frame = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              const fields = new Map<string, string>();
+              for (const line of frame.split('\n')) {
+                if (line.startsWith(':')) continue;
+                const colon = line.indexOf(':');
+                fields.set(line.slice(0, colon), line.slice(colon + 2));
+              }
+              if (!fields.has('id')) continue;
+              const seq = Number(fields.get('id'));
+              expect(seq, 'no duplicate, in order').toBeGreaterThan(lastSeq ?? -1);
+              lastSeq = seq;
+              const type = fields.get('event');
+              const data = JSON.parse(fields.get('data') ?? '{}') as { turn: number; text: string };
+              if (type === 'retry') texts.delete(data.turn);
+              if (type === 'text-delta') texts.set(data.turn, (texts.get(data.turn) ?? '') + data.text);
+              if (type === 'run-end') ended = true;
+              if (++seen >= stopAfter && !ended) {
+                controller.abort();
+                return;
+              }
+            }
+          }
+        } catch {
+          // Aborted on purpose: the client reconnects.
+        }
+      };
+      await read(5);
+      while (!ended) await read(15);
+      expect(connections).toBeGreaterThanOrEqual(2);
+      // Both services answered this client.
+      expect(new Set(served).size).toBe(2);
+      const record = await postgresStore({ connectionString: postgresUrl }, { schema });
+      const head = await record.getCheckpoint((await record.getRun('streamed'))?.headCheckpointId ?? '');
+      await record.close();
+      const answers = (head?.context.messages ?? [])
+        .filter((message) => message.role === 'assistant')
+        .map((message) =>
+          message.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join(''),
+        );
+      expect([...texts.keys()].sort((a, b) => a - b)).toEqual(answers.map((_, index) => index + 1));
+      for (const [turnNumber, text] of texts) expect(text).toBe(answers[turnNumber - 1]);
+      expect(answers.at(-1)).toBe(answerOf('streamed'));
+    } finally {
+      balancer.close();
+      for (const service of services) {
+        const exited = new Promise((resolve) => service.once('exit', resolve));
+        service.kill('SIGTERM');
+        await exited;
+      }
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
+});
