@@ -182,6 +182,8 @@ export function createAgentService(
           ...(runId === undefined ? {} : { runId }),
           ...(timeoutMs === undefined ? {} : { timeoutMs }),
         });
+        // Stored (or queued, on a cluster): a client's next request, to any process, finds it.
+        await run.started;
         sendJson(response, 201, { runId: run.id, events: `/runs/${run.id}/events` });
       },
     ],

@@ -283,25 +283,34 @@ describe.skipIf(skip !== undefined)('the cluster', () => {
     try {
       const run = api.runtime.start({ input: 'approve-me', runId: 'approve-me' });
       let approvals = 0;
+      let checked = false;
       // A run loaded again announces what it still waits on again: each request is answered once.
       const answered = new Set<string>();
+      const waiting: string[] = [];
       for await (const event of run) {
-        if (event.type !== 'input-request' || answered.has(event.request.requestId)) continue;
-        answered.add(event.request.requestId);
-        if (approvals === 0) {
-          // The run is parked: it left its worker, and the store says what it waits on.
+        if (event.type === 'input-request' && !answered.has(event.request.requestId)) {
+          answered.add(event.request.requestId);
+          waiting.push(event.request.requestId);
+        }
+        // Answered once the run is parked (its checkpoint says so).
+        if (event.type !== 'checkpoint' || event.phase !== 'waiting_input') continue;
+        if (!checked) {
+          checked = true;
+          // The run is parked: the store says what it waits on.
           const status = await api.runtime.status('approve-me');
           expect(status.status).toBe('waiting_input');
-          expect(status.pendingRequests.map((request) => request.requestId)).toContain(
-            event.request.requestId,
+          expect(status.pendingRequests.map((request) => request.requestId)).toEqual(
+            expect.arrayContaining(waiting),
           );
           // Bad input is refused with its code, and the run keeps waiting.
           expect(
             await api.runtime.respond('approve-me', 'no-such-request', 1).catch((error) => error.code),
           ).toBe('REQUEST_NOT_FOUND');
         }
-        await api.runtime.approve('approve-me', event.request.requestId);
-        approvals++;
+        for (const requestId of waiting.splice(0)) {
+          await api.runtime.approve('approve-me', requestId);
+          approvals++;
+        }
       }
       expect(approvals).toBe(toolTurns * 2);
       expect((await run.result).status).toBe('done');

@@ -134,15 +134,28 @@ function remoteHandle(
   return {
     id: runId,
     events$,
+    started: refused.then(() => {}),
     // Followed only when asked for: a handle nobody awaits holds no connection.
     get result() {
+      // Never rejects, as a local result: a run that cannot be followed ends as data.
       result ??= refused.then((error) =>
         error !== undefined
           ? refusedResult(runId, error)
-          : new Promise<RunResult>((resolve, reject) => {
+          : new Promise<RunResult>((resolve) => {
               events$.subscribe({
                 next: (event) => event.type === 'run-end' && resolve(event.result),
-                error: reject,
+                error: (failure: unknown) => resolve(refusedResult(runId, failure)),
+                complete: () =>
+                  resolve(
+                    refusedResult(
+                      runId,
+                      new AgentchartError({
+                        code: 'RUN_ENDED',
+                        message: `Run '${runId}' ended, and its end is no longer in its event log or stream`,
+                        details: { runId },
+                      }),
+                    ),
+                  ),
               });
             }),
       );
@@ -220,9 +233,17 @@ function createClusterRuntime(
     })();
     return listening;
   };
-  const replyTo = async (id: string) => {
+  /** Listens for the reply `id` (subscribed before the request goes out); `send` sends the request. */
+  const replyTo = async (id: string, send: () => Promise<unknown>) => {
     await listen();
-    return new Promise<unknown>((resolve, reject) => waiting.set(id, { resolve, reject }));
+    const reply = new Promise<unknown>((resolve, reject) => waiting.set(id, { resolve, reject }));
+    try {
+      await send();
+    } catch (error) {
+      waiting.delete(id);
+      throw error;
+    }
+    return reply;
   };
 
   const dispatch = async (job: RunJob, continuation?: string) => {
@@ -238,9 +259,7 @@ function createClusterRuntime(
   /** Dispatches a job and resolves once its worker says the run is live (or why it is not). */
   const request = async (job: RunJob) => {
     const id = randomUUID();
-    const reply = replyTo(id);
-    await dispatch({ ...job, reply: { to: clientId, id } }, id);
-    return reply;
+    return replyTo(id, () => dispatch({ ...job, reply: { to: clientId, id } }, id));
   };
 
   /** Sends a control to the worker that holds the run, or has a worker load it. */
@@ -250,13 +269,13 @@ function createClusterRuntime(
     if (record === undefined && !queued) throw runNotFound(runId);
     const { redis } = connect();
     const id = randomUUID();
-    const reply = replyTo(id);
     const message: ClusterControl = { id, to: clientId, op, args };
-    await redis.client.rpush(keys.controls(runId), JSON.stringify(message));
-    const owner = await redis.client.get(keys.owner(runId));
-    if (owner !== null) await redis.client.publish(keys.workerChannel(owner), runId);
-    else await dispatch({ kind: 'continue', runId }, id);
-    return reply;
+    return replyTo(id, async () => {
+      await redis.client.rpush(keys.controls(runId), JSON.stringify(message));
+      const owner = await redis.client.get(keys.owner(runId));
+      if (owner !== null) await redis.client.publish(keys.workerChannel(owner), runId);
+      else await dispatch({ kind: 'continue', runId }, id);
+    });
   };
 
   const follow = (runId: string, fromSeq: number) =>
@@ -422,6 +441,13 @@ function createClusterRuntime(
       }
       return follow(runId, options.fromSeq ?? 0);
     },
+    session: async () => {
+      throw new AgentchartError({
+        code: 'INVALID_ARGUMENT',
+        message:
+          'Sessions are not dispatched to a cluster yet: open them on a runtime without `cluster` (on the same store)',
+      });
+    },
     async status(runId) {
       const info = await local.status(runId);
       const owner = await connect().redis.client.get(keys.owner(runId));
@@ -441,7 +467,16 @@ function createClusterRuntime(
     async work(options = {}) {
       if (worker !== undefined) return worker;
       const { redis } = connect();
-      worker = await startClusterWorker({ host, redis, keys, settings, store, options, dispatch });
+      worker = await startClusterWorker({
+        host,
+        redis,
+        keys,
+        settings,
+        store,
+        options,
+        dispatch,
+        queue: connect().queue,
+      });
       return worker;
     },
     async close() {

@@ -48,13 +48,13 @@ export const scripts = {
     numberOfKeys: 1,
     lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`,
   },
-  /** KEYS: epoch. ARGV: epoch. Moves the stream's epoch on; refuses an older one. */
+  /** KEYS: epoch, events. ARGV: epoch. Moves the stream's epoch on (refusing an older one), and keeps the stream. */
   claimStream: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if current > tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
 return 1`,
   },
   /**
@@ -65,6 +65,7 @@ return 1`,
     numberOfKeys: 2,
     lua: `local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if current > tonumber(ARGV[1]) then return 0 end
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 for i = 3, #ARGV, 2 do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'seq', ARGV[i], 'event', ARGV[i + 1])
 end

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { AgentchartError } from '../agentchart-error.js';
 import { scripts } from './cluster-keys.js';
 
 /** The commands the cluster's Lua scripts add to a connection. */
@@ -6,7 +7,7 @@ export interface ClusterCommands {
   agentchartTakeOwner(owner: string, worker: string, ttlMs: number): Promise<number>;
   agentchartRenewOwner(owner: string, worker: string, ttlMs: number): Promise<number>;
   agentchartReleaseOwner(owner: string, worker: string): Promise<number>;
-  agentchartClaimStream(epochKey: string, epoch: number): Promise<number>;
+  agentchartClaimStream(epochKey: string, events: string, epoch: number): Promise<number>;
   agentchartAppendEvents(
     epochKey: string,
     events: string,
@@ -30,6 +31,8 @@ export interface ClusterRedis {
   readonly subscriber: Redis;
   /** A new connection for blocking reads; the caller disconnects it. */
   blocking(): Redis;
+  /** Whether `close` was called: no new connection is made after. */
+  readonly closed: boolean;
   /** The options BullMQ's own connections are made from. */
   readonly options: RedisOptions;
   close(): Promise<void>;
@@ -53,13 +56,19 @@ export function connectRedis(connection: RedisConnection): ClusterRedis {
   client.defineCommand('agentchartEndStream', scripts.endStream);
   let subscriber: Redis | undefined;
   const blockers = new Set<Redis>();
+  let closed = false;
   return {
+    get closed() {
+      return closed;
+    },
     client,
     get subscriber() {
       subscriber ??= make();
       return subscriber;
     },
     blocking() {
+      if (closed)
+        throw new AgentchartError({ code: 'RUNTIME_CLOSED', message: 'The cluster connection is closed' });
       const redis = make();
       blockers.add(redis);
       redis.once('end', () => blockers.delete(redis));
@@ -67,6 +76,7 @@ export function connectRedis(connection: RedisConnection): ClusterRedis {
     },
     options,
     async close() {
+      closed = true;
       for (const redis of blockers) redis.disconnect();
       subscriber?.disconnect();
       await client.quit().catch(() => client.disconnect());

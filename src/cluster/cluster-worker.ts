@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Job, Worker } from 'bullmq';
+import { type Job, type Queue, Worker } from 'bullmq';
 import { AgentchartError } from '../agentchart-error.js';
 import type { CheckpointStore } from '../persistence/checkpoint-store.js';
 import type { RunHandle } from '../runtime/run/run-handle.js';
 import type { ClusterHost, ClusterWorker, WorkOptions } from '../runtime/runtime-cluster.js';
+import { unseen } from '../streaming/event-log.js';
 import type { ClusterSettings } from './bullmq-cluster.js';
-import type { ClusterKeys } from './cluster-keys.js';
+import { type ClusterKeys, jobIdOf } from './cluster-keys.js';
 import type { ClusterRedis } from './cluster-redis.js';
 import { createStreamWriter } from './run-event-streams.js';
 import type { ClusterControl, ClusterReply, RunJob } from './run-job.js';
 
 const terminal = new Set<string>(['done', 'failed', 'cancelled']);
 const parked = new Set<string>(['paused', 'waiting_input']);
+
+/** A run a worker holds: the job that brought it, how to tell it of a control, and of a lost hold. */
+interface HeldRun {
+  jobId: string;
+  poke(): void;
+  lose(): void;
+}
 
 interface WorkerDependencies {
   host: ClusterHost;
@@ -22,6 +30,8 @@ interface WorkerDependencies {
   store: CheckpointStore;
   options: WorkOptions;
   dispatch: (job: RunJob, continuation?: string) => Promise<void>;
+  /** The queue, to put a job back (a worker shutting down, a run another worker holds). */
+  queue: Queue;
 }
 
 /** An error as a reply carries it. */
@@ -40,13 +50,13 @@ function replyError(error: unknown): NonNullable<ClusterReply['error']> {
  * once (another worker has it, and fencing refuses this one's writes anyway).
  */
 export async function startClusterWorker(dependencies: WorkerDependencies): Promise<ClusterWorker> {
-  const { host, redis, keys, settings, store, options, dispatch } = dependencies;
+  const { host, redis, keys, settings, store, options, dispatch, queue } = dependencies;
   const { local } = host;
   const workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const concurrency = options.concurrency ?? 8;
   const ownerTtl = settings.lockDurationMs;
   /** The runs this worker holds: their handles once live, and the job that brought each. */
-  const held = new Map<string, { handle?: RunHandle | undefined; jobId: string; poke(): void }>();
+  const held = new Map<string, HeldRun>();
   const epochs = new Map<string, number>();
   const liveListeners = new Map<string, Set<(epoch: number) => void>>();
   const stopLiveListener = host.onRunLive((runId, epoch) => {
@@ -83,51 +93,57 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
   });
   await subscriber.subscribe(keys.workerChannel(workerId));
 
-  /** Applies the controls waiting for a run, in order; returns the run's live handle, if it has one after them. */
-  const drainControls = async (runId: string): Promise<RunHandle | undefined> => {
-    let handle: RunHandle | undefined;
+  /**
+   * Applies the controls waiting for a run, in order, as the local runtime would (a run that ended
+   * refuses a pause; a parked run is loaded for an answer, a resume or a cancel). A run that a
+   * control loads stays live here: the job's loop finds it with `liveHandle` and watches it.
+   */
+  const drainControls = async (runId: string): Promise<void> => {
     for (;;) {
+      if (closing) return;
       const text = await redis.client.lpop(keys.controls(runId));
-      if (text === null) return handle;
+      if (text === null) return;
       const control = JSON.parse(text) as ClusterControl;
       const address = { to: control.to, id: control.id };
       try {
         const [first, second] = control.args as [string, unknown];
         switch (control.op) {
           case 'pause': {
-            const live = await host.load(runId);
-            await live.pause();
-            handle = live;
+            const live = host.liveHandle(runId);
+            if (live !== undefined) await live.pause();
+            else {
+              const record = await store.getRun(runId);
+              if (record !== undefined && terminal.has(record.status)) await local.pause(runId);
+              // A parked run stays parked (waiting for input is a pause of its own).
+              else if (record?.status === 'active') await (await host.load(runId)).pause();
+            }
             await reply(address, {});
             break;
           }
           case 'resume': {
-            const live = await host.load(runId);
+            const live = host.liveHandle(runId) ?? (await host.load(runId));
             await live.resume();
-            handle = live;
             await reply(address, {});
             break;
           }
           case 'cancel': {
-            // The result comes once the run has ended; the worker writes its end meanwhile.
-            const live = await host.load(runId);
-            handle = live;
-            void live.cancel(first).then(
+            // The result comes once the run has ended (the job watches it meanwhile).
+            void local.cancel(runId, first).then(
               (result) => reply(address, { value: result }),
               (error: unknown) => reply(address, { error: replyError(error) }),
             );
             break;
           }
           case 'respond':
-            handle = await local.respond(runId, first, second);
+            await local.respond(runId, first, second);
             await reply(address, {});
             break;
           case 'approve':
-            handle = await local.approve(runId, first);
+            await local.approve(runId, first);
             await reply(address, {});
             break;
           case 'reject':
-            handle = await local.reject(runId, first, second as string | undefined);
+            await local.reject(runId, first, second as string | undefined);
             await reply(address, {});
             break;
         }
@@ -137,21 +153,28 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     }
   };
 
+  /** Whether `from` (a checkpoint id or an envelope) names the run's head now. */
+  const namesHead = (from: string | { id?: unknown }, headCheckpointId: string | null) =>
+    (typeof from === 'string' ? from : String(from.id)) === headCheckpointId;
+
   /** The run's live handle for what the job asks, or undefined if it has nothing to execute (parked, ended). */
   const obtain = async (job: RunJob): Promise<RunHandle | undefined> => {
     const record = await store.getRun(job.runId);
-    if (record !== undefined && job.kind !== 'resume') {
-      if (terminal.has(record.status) || parked.has(record.status)) return undefined;
-      return local.resume(job.runId);
-    }
+    const continueWhereItIs = () => {
+      if (record === undefined || terminal.has(record.status) || parked.has(record.status)) return undefined;
+      return host.load(job.runId);
+    };
     switch (job.kind) {
       case 'start':
+        // Delivered again after the run was made: it continues where it is.
+        if (record !== undefined) return continueWhereItIs();
         return local.start({
           input: job.input,
           runId: job.runId,
           ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
         });
       case 'fork': {
+        if (record !== undefined) return continueWhereItIs();
         const { modifications, description, tags, checkpointId } = job;
         const { modelId, ...rest } = modifications ?? {};
         const model =
@@ -175,10 +198,13 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       }
       case 'resume': {
         const { runId: newRunId, ...rest } = job.options;
-        // Delivered again after the run was made: it continues where it is.
-        if (record !== undefined && newRunId !== undefined) {
-          if (terminal.has(record.status) || parked.has(record.status)) return undefined;
-          return local.resume(job.runId);
+        if (record !== undefined) {
+          // A new run made by an earlier delivery, or a run that moved past the checkpoint it was
+          // resumed from (resuming that again would fork it): it continues where it is.
+          if (newRunId !== undefined) return continueWhereItIs();
+          if (job.from !== job.runId && !namesHead(job.from, record.headCheckpointId))
+            return continueWhereItIs();
+          if (job.from === job.runId && !terminal.has(record.status)) return continueWhereItIs();
         }
         return local.resume(job.from, { ...rest, ...(newRunId === undefined ? {} : { runId: newRunId }) });
       }
@@ -187,11 +213,12 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     }
   };
 
-  /** Writes a live run's events to its stream until it leaves this worker; resolves with whether it ended. */
-  const watch = async (
-    runId: string,
-    handle: RunHandle,
-  ): Promise<{ ended: boolean; handedBack: boolean }> => {
+  /**
+   * Writes a live run's events to its stream until it leaves this worker (it ended, parked, was
+   * handed back or stopped), then its tail from the store's event log once that is flushed, so that
+   * the stream has every event the run logged here, its end included.
+   */
+  const watch = async (runId: string, handle: RunHandle, lost: () => boolean) => {
     const writer = createStreamWriter({
       redis,
       keys,
@@ -208,16 +235,28 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     const subscription = local
       .events(runId, { fromSeq })
       .subscribe({ next: (event) => writer.write(event), error: () => {} });
-    whenLive(runId, (epoch) => void writer.claim(epoch));
+    let epoch: number | undefined;
+    whenLive(runId, (liveEpoch) => {
+      epoch = liveEpoch;
+      void writer.claim(liveEpoch);
+    });
     const result = await handle.result;
-    // Events of the end reach the subscription in the same turn; let them through.
-    await new Promise((resolve) => setImmediate(resolve));
     subscription.unsubscribe();
+    if (epoch !== undefined && epochs.get(runId) === epoch) epochs.delete(runId);
     liveListeners.delete(runId);
-    epochs.delete(runId);
     const ended = terminal.has(result.status) && result.error?.recoverable !== true;
+    if (!lost()) {
+      await host.eventsFlushed();
+      const cursor = { seq: writer.lastSeq() };
+      for (const stored of await store.readEvents(runId, cursor.seq + 1)) {
+        // A block the store coalesced, part of which went out: only the rest of its text.
+        const event = unseen(stored, cursor);
+        if (event !== undefined) writer.write(event);
+        cursor.seq = Math.max(cursor.seq, stored.event.seq);
+      }
+    }
     await writer.finish(ended, settings.streamTtlMs);
-    const handedBack = result.error?.recoverable === true && result.status === 'cancelled';
+    const handedBack = result.status === 'cancelled' && result.error?.recoverable === true;
     return { ended, handedBack };
   };
 
@@ -232,81 +271,119 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     return false;
   };
 
+  /** Puts a job back in the queue under a new id, to run after `delayMs` (the run's holder lets go, or another worker takes it). */
+  const again = (data: RunJob, delayMs = 0) =>
+    queue.add('run', data, {
+      jobId: jobIdOf(data.runId, randomUUID()),
+      delay: delayMs,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+
   const processJob = async (job: Job<RunJob>) => {
     const data = job.data;
     const { runId } = data;
-    if (!(await take(runId, job))) {
-      // Another worker holds the run: it hears of the job's controls.
-      const owner = await redis.client.get(keys.owner(runId));
-      if (owner !== null) await redis.client.publish(keys.workerChannel(owner), runId);
-      else await dispatch({ kind: 'continue', runId }, randomUUID());
-      await reply(data.reply, {});
+    if (closing) {
+      await again(data);
       return;
     }
-    let wake: () => void = () => {};
-    const entry: { handle?: RunHandle | undefined; jobId: string; poke(): void } = {
+    if (!(await take(runId, job))) {
+      // Another worker holds the run. Its controls reach it; anything else waits until it lets go.
+      const owner = await redis.client.get(keys.owner(runId));
+      if (owner !== null) await redis.client.publish(keys.workerChannel(owner), runId);
+      if (data.kind === 'continue') {
+        if (owner === null) await dispatch({ kind: 'continue', runId }, randomUUID());
+        await reply(data.reply, {});
+      } else await again(data, Math.max(await redis.client.pttl(keys.owner(runId)), 50));
+      return;
+    }
+    let pending = false;
+    let wake: () => void = () => {
+      pending = true;
+    };
+    let lost = false;
+    const entry: HeldRun = {
       jobId: job.id ?? '',
       poke: () => wake(),
+      lose: () => {
+        lost = true;
+      },
     };
     held.set(runId, entry);
     const renew = setInterval(
-      () => void redis.client.agentchartRenewOwner(keys.owner(runId), workerId, ownerTtl).catch(() => {}),
+      () => {
+        void redis.client.agentchartRenewOwner(keys.owner(runId), workerId, ownerTtl).catch(() => {});
+        // A backstop for a poke that was lost (pub/sub delivers at most once).
+        void redis.client
+          .llen(keys.controls(runId))
+          .then((length) => length > 0 && wake())
+          .catch(() => {});
+      },
       Math.max(ownerTtl / 3, 100),
     );
     try {
-      let first = true;
-      for (;;) {
-        let handle: RunHandle | undefined;
-        if (first) {
-          try {
-            handle = await obtain(data);
-            // Stored (live), or refused: either way readers find it in the store from now on.
-            const live = handle;
-            if (live !== undefined)
-              await Promise.race([
-                new Promise<void>((resolve) => whenLive(runId, () => resolve())),
-                live.result,
-              ]);
-            await reply(data.reply, {});
-          } catch (error) {
-            await reply(data.reply, { error: replyError(error) });
-          }
-          // In the store now (or refused): readers find it there.
-          await redis.client.del(keys.queued(runId));
-          first = false;
+      if (data.kind === 'continue' && (await store.getRun(runId)) === undefined) {
+        // Not made yet: its start job brings it, and applies its controls then.
+        await reply(data.reply, {});
+        return;
+      }
+      try {
+        const handle = await obtain(data);
+        // Stored (live), or refused: either way readers find it in the store from now on.
+        if (handle !== undefined)
+          await Promise.race([
+            new Promise<void>((resolve) => whenLive(runId, () => resolve())),
+            handle.result,
+          ]);
+        await reply(data.reply, {});
+      } catch (error) {
+        if (closing && AgentchartError.isInstance(error) && error.code === 'RUNTIME_CLOSED') {
+          await again(data);
+          return;
         }
-        // Controls are applied where the run is, as they come (a poke wakes the loop below).
-        const drained = await drainControls(runId);
-        handle ??= drained;
-        if (handle === undefined) {
+        await reply(data.reply, { error: replyError(error) });
+      }
+      await redis.client.del(keys.queued(runId));
+      for (;;) {
+        if (lost) return;
+        await drainControls(runId);
+        let live = host.liveHandle(runId);
+        if (live === undefined && !closing) {
           // Moving, and nobody executes it (its worker died or shut down, or its job was lost).
           const record = await store.getRun(runId);
-          if (record?.status === 'active') handle = await host.load(runId);
+          if (record?.status === 'active') live = await host.load(runId);
         }
-        if (handle === undefined) {
-          if ((await redis.client.llen(keys.controls(runId))) > 0) continue;
+        if (live === undefined) {
+          if (!closing && (await redis.client.llen(keys.controls(runId))) > 0) continue;
           return;
         }
-        entry.handle = handle;
         wake = () => void drainControls(runId).catch(() => {});
-        const { handedBack } = await watch(runId, handle);
-        wake = () => {};
-        entry.handle = undefined;
+        if (pending) wake();
+        const { handedBack } = await watch(runId, live, () => lost);
+        pending = false;
+        wake = () => {
+          pending = true;
+        };
+        if (lost) return;
         if (handedBack || closing) {
           // Shut down with its checkpoints written: another worker continues it at once.
-          await redis.client.agentchartReleaseOwner(keys.owner(runId), workerId);
           const record = await store.getRun(runId);
-          if (record !== undefined && !terminal.has(record.status) && !parked.has(record.status))
+          if (record !== undefined && !terminal.has(record.status) && !parked.has(record.status)) {
+            await redis.client.agentchartReleaseOwner(keys.owner(runId), workerId);
             await dispatch({ kind: 'continue', runId }, randomUUID());
+          }
           return;
         }
-        if ((await redis.client.llen(keys.controls(runId))) > 0) continue;
-        return;
       }
     } finally {
       clearInterval(renew);
       held.delete(runId);
-      await redis.client.agentchartReleaseOwner(keys.owner(runId), workerId).catch(() => {});
+      if (!lost) {
+        await redis.client.agentchartReleaseOwner(keys.owner(runId), workerId).catch(() => {});
+        // A control that came after the last look (its poke found the run still held here).
+        if ((await redis.client.llen(keys.controls(runId)).catch(() => 0)) > 0)
+          await dispatch({ kind: 'continue', runId }, randomUUID()).catch(() => {});
+      }
     }
   };
 
@@ -322,7 +399,11 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     // Connection errors while Redis restarts: BullMQ retries.
   });
   worker.on('lockRenewalFailed', (jobIds: string[]) => {
-    for (const [runId, entry] of held) if (jobIds.includes(entry.jobId)) stopLocal(runId, 'lock lost');
+    for (const [runId, entry] of held) {
+      if (!jobIds.includes(entry.jobId)) continue;
+      entry.lose();
+      stopLocal(runId, 'lock lost');
+    }
   });
 
   // The watchdog: runs marked active that no worker holds and no job brings are dispatched again
@@ -334,7 +415,8 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
           redis.client.exists(keys.owner(run.runId)),
           redis.client.exists(keys.queued(run.runId)),
         ]);
-        if (owner === 0 && queued === 0) await dispatch({ kind: 'continue', runId: run.runId }, randomUUID());
+        // One watchdog job per run at a time, whichever worker's watchdog adds it.
+        if (owner === 0 && queued === 0) await dispatch({ kind: 'continue', runId: run.runId }, 'watchdog');
       }
     })().catch(() => {});
   }, settings.stalledIntervalMs);
@@ -355,7 +437,11 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     return closed;
   };
   const signals = options.shutdownSignals ?? ['SIGTERM', 'SIGINT'];
-  const onSignal = () => void close();
+  // On a signal: hand the runs back, then let the signal do what it does by default (end the process).
+  const onSignal = (signal: NodeJS.Signals) =>
+    void close().finally(() => {
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
   for (const signal of signals) process.once(signal, onSignal);
 
   return {

@@ -39,6 +39,8 @@ export function createStreamWriter(options: {
   let epoch: number | undefined;
   let fenced = false;
   let queue: RunEvent[] = [];
+  /** The highest seq queued: an event is written once, in seq order. */
+  let highest = -1;
   let writing: Promise<void> = Promise.resolve();
 
   const flush = async () => {
@@ -46,29 +48,36 @@ export function createStreamWriter(options: {
     const batch = queue;
     queue = [];
     const args = batch.flatMap((event) => [String(event.seq), JSON.stringify(event)]);
-    const applied = await redis.client.agentchartAppendEvents(
-      keys.epoch(runId),
-      keys.events(runId),
-      epoch,
-      maxLen,
-      ...args,
-    );
+    let applied: number;
+    try {
+      applied = await redis.client.agentchartAppendEvents(
+        keys.epoch(runId),
+        keys.events(runId),
+        epoch,
+        maxLen,
+        ...args,
+      );
+    } catch {
+      // Redis is away: the batch goes first next time, so that the stream never has a hole.
+      queue = [...batch, ...queue];
+      return;
+    }
     if (applied === 0) {
       fenced = true;
       onFenced();
     }
   };
   const schedule = () => {
-    writing = writing.then(flush).catch(() => {
-      // Redis is away: the events stay in the store's event log, which readers fall back to.
-    });
+    writing = writing.then(flush);
     return writing;
   };
   return {
     /** The run is live here with `ownerEpoch`: claims the stream, then writes what waited. */
     async claim(ownerEpoch: number) {
       epoch = ownerEpoch;
-      const claimed = await redis.client.agentchartClaimStream(keys.epoch(runId), ownerEpoch).catch(() => 1);
+      const claimed = await redis.client
+        .agentchartClaimStream(keys.epoch(runId), keys.events(runId), ownerEpoch)
+        .catch(() => 1);
       if (claimed === 0) {
         fenced = true;
         onFenced();
@@ -77,12 +86,17 @@ export function createStreamWriter(options: {
       await schedule();
     },
     write(event: RunEvent) {
+      if (event.seq <= highest) return;
+      highest = event.seq;
       queue.push(event);
       void schedule();
     },
+    /** The highest seq written or queued. */
+    lastSeq: () => highest,
     /** Waits for what was written so far; on `run-end`, lets the stream expire `ttlMs` later. */
     async finish(ended: boolean, ttlMs: number) {
       await schedule();
+      if (queue.length > 0) await schedule();
       if (ended && epoch !== undefined && !fenced)
         await redis.client
           .agentchartEndStream(keys.epoch(runId), keys.events(runId), epoch, ttlMs)
@@ -130,10 +144,9 @@ export function followClusterEvents(options: {
       const oldestSeq = oldest === undefined ? undefined : eventOf(oldest)?.seq;
       if (oldestSeq === undefined || oldestSeq > cursor.seq + 1) {
         const store = await options.store();
-        for (const stored of await store.readEvents(runId, cursor.seq + 1)) {
-          if (oldestSeq !== undefined && stored.event.seq >= oldestSeq) break;
-          forward(unseen(stored, cursor));
-        }
+        // The whole tail: a block the store coalesced may start below the stream's oldest entry and
+        // end above it (the stream's entries it covers are then skipped as seen).
+        for (const stored of await store.readEvents(runId, cursor.seq + 1)) forward(unseen(stored, cursor));
         if (stopped) return '$';
         if (oldest === undefined) {
           const record = await store.getRun(runId);
@@ -176,7 +189,8 @@ export function followClusterEvents(options: {
           }
         } catch (error) {
           if (stopped) return;
-          if ((error as { code?: unknown }).code === 'RUN_NOT_FOUND') {
+          const code = (error as { code?: unknown }).code;
+          if (code === 'RUN_NOT_FOUND' || code === 'RUNTIME_CLOSED' || options.redis.closed) {
             stopped = true;
             subscriber.error(error);
             return;

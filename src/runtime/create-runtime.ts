@@ -62,7 +62,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const settings = resolveRuntimeConfig(config);
   const { cluster } = config;
   if (cluster === undefined) {
-    const { load: _, ...runtime } = createLocalRuntime(config, settings);
+    const { load: _, liveHandle: __, eventsFlushed: ___, ...runtime } = createLocalRuntime(config, settings);
     return runtime;
   }
   const listeners = new Set<(runId: string, epoch: number) => void>();
@@ -72,11 +72,13 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       for (const listener of listeners) listener(runId, epoch);
     },
   });
-  const { load, ...localRuntime } = local;
+  const { load, liveHandle, eventsFlushed, ...localRuntime } = local;
   return cluster.attach({
     config,
     local: localRuntime,
     load,
+    liveHandle,
+    eventsFlushed,
     onRunLive: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -89,7 +91,11 @@ function createLocalRuntime(
   config: RuntimeConfig,
   resolved?: ReturnType<typeof resolveRuntimeConfig>,
   hooks: Pick<RunEnvironment, 'onLive'> = {},
-): Runtime & { load(runId: string): Promise<RunHandle> } {
+): Runtime & {
+  load(runId: string): Promise<RunHandle>;
+  liveHandle(runId: string): RunHandle | undefined;
+  eventsFlushed(): Promise<void>;
+} {
   const settings = resolved ?? resolveRuntimeConfig(config);
   const inspection = typeof config.inspect === 'string' ? webSocketInspection(config.inspect) : undefined;
   const environment: RunEnvironment = {
@@ -410,6 +416,8 @@ function createLocalRuntime(
     runs,
     supervisor: environment.supervisor.actor,
     load,
+    liveHandle: (runId) => loaded.get(runId)?.handle,
+    eventsFlushed: () => environment.eventLogs.flushed(),
     work: async () => {
       throw new AgentchartError({
         code: 'INVALID_ARGUMENT',

@@ -37,6 +37,10 @@ export interface ClusterHost {
   local: Runtime;
   /** The live handle of a run here, loading it from its latest checkpoint if it is only stored. */
   load(runId: string): Promise<RunHandle>;
+  /** The handle of a run that is live here now, if it is. */
+  liveHandle(runId: string): RunHandle | undefined;
+  /** Resolves once every event logged so far is in the store's event log. */
+  eventsFlushed(): Promise<void>;
   /** Called when a run this process executes is live, with the owner epoch its writes carry. */
   onRunLive(listener: (runId: string, epoch: number) => void): () => void;
 }

@@ -26,6 +26,7 @@ export function launchRun(
     id: spec.runId,
     events$: lifecycle.events$,
     result: lifecycle.result,
+    started: lifecycle.started.catch(() => {}),
     actor: lifecycle.actor,
     [Symbol.asyncIterator]: () => toAsyncIterable(lifecycle.events$)[Symbol.asyncIterator](),
     ...createRunControls(lifecycle, { registry: lifecycle.registry, reload: environment.reload }),

@@ -14,6 +14,11 @@ export interface RunHandle extends AsyncIterable<RunEvent> {
   /** Hot: a subscriber gets the events from when it subscribes; one that arrives after the end gets `run-end`. */
   readonly events$: Observable<RunEvent>;
   readonly result: Promise<RunResult>;
+  /**
+   * Resolves once the run is in its store (or, on a cluster, in the queue), so that another process
+   * finds it; also when it was refused (`result` then says why). Never rejects.
+   */
+  readonly started: Promise<void>;
   readonly actor: AgentRunActor;
   /**
    * Writes a checkpoint of the run as it is now, whatever the policy, with tags and a description
