@@ -145,10 +145,19 @@ async function runOne(runtime: Runtime, workload: ClusterWorkload): Promise<RunR
   const result = await Promise.race([
     resultOf(runtime, handle),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`run ${handle.id} (${workload}) did not end in 60 s`)),
-        60_000,
-      );
+      timer = setTimeout(() => {
+        // Where the run is, for the report: ended in the store but not followed, or never ended.
+        void runtime.status(handle.id).then(
+          (status) =>
+            reject(
+              new Error(
+                `run ${handle.id} (${workload}) did not end in 60 s; status ${JSON.stringify(status)}`,
+              ),
+            ),
+          (error: { code?: string }) =>
+            reject(new Error(`run ${handle.id} (${workload}) did not end in 60 s; status ${error.code}`)),
+        );
+      }, 60_000);
     }),
   ]).finally(() => clearTimeout(timer));
   if (result.status !== 'done' || result.usage.turns !== turnsOfWorkload(workload))
@@ -371,3 +380,5 @@ if (why !== undefined) {
     await cleanUp();
   }
 }
+// A failed phase leaves its runtime's followers open: they must not keep the bench from ending.
+process.exit(0);
