@@ -340,6 +340,31 @@ export async function startService(options: {
       : { inspect: `ws://localhost:${options.inspectorPort}` as const }),
   });
   await runtime.recover();
+  const listening = await listenService(runtime, {
+    port: options.port,
+    ...(options.cors === undefined ? {} : { cors: options.cors }),
+    ...(options.studioAuth === undefined ? {} : { studioAuth: options.studioAuth }),
+  });
+  return {
+    url: listening.url,
+    runtime,
+    async close() {
+      await listening.close();
+      await runtime.close();
+      await store.close();
+      relay?.stop();
+    },
+  };
+}
+
+/**
+ * Serves a runtime you own (a local one, or one on a cluster) on 127.0.0.1:`port` (0 for any free
+ * port); `close()` stops the server, not the runtime.
+ */
+export async function listenService(
+  runtime: Runtime,
+  options: { port: number; cors?: CorsOptions; studioAuth?: StudioOptions['auth'] },
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(
     createAgentService(runtime, {
       ...(options.cors === undefined ? {} : { cors: options.cors }),
@@ -351,13 +376,9 @@ export async function startService(options: {
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   return {
     url: `http://127.0.0.1:${port}`,
-    runtime,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await runtime.close();
-      await store.close();
-      relay?.stop();
     },
   };
 }
