@@ -449,6 +449,14 @@ function createClusterRuntime(
       });
     },
     async status(runId) {
+      const { redis, queue } = connect();
+      const queued =
+        (await redis.client.exists(keys.queued(runId))) === 1 ||
+        (await queue.getJob(jobIdOf(runId))) !== undefined;
+      if (queued && (await store.getRun(runId)) === undefined) {
+        // Dispatched, not taken by a worker yet.
+        return { runId, loaded: false, status: 'active', phase: 'plan', pendingRequests: [] };
+      }
       const info = await local.status(runId);
       const owner = await connect().redis.client.get(keys.owner(runId));
       return { ...info, loaded: owner !== null };

@@ -98,7 +98,10 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
    * refuses a pause; a parked run is loaded for an answer, a resume or a cancel). A run that a
    * control loads stays live here: the job's loop finds it with `liveHandle` and watches it.
    */
-  const drainControls = async (runId: string): Promise<void> => {
+  const drainControls = async (
+    runId: string,
+    touched: (handle: RunHandle) => void = () => {},
+  ): Promise<void> => {
     for (;;) {
       if (closing) return;
       const text = await redis.client.lpop(keys.controls(runId));
@@ -115,19 +118,26 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
               const record = await store.getRun(runId);
               if (record !== undefined && terminal.has(record.status)) await local.pause(runId);
               // A parked run stays parked (waiting for input is a pause of its own).
-              else if (record?.status === 'active') await (await host.load(runId)).pause();
+              else if (record?.status === 'active') {
+                const loaded = await host.load(runId);
+                touched(loaded);
+                await loaded.pause();
+              }
             }
             await reply(address, {});
             break;
           }
           case 'resume': {
             const live = host.liveHandle(runId) ?? (await host.load(runId));
+            touched(live);
             await live.resume();
             await reply(address, {});
             break;
           }
           case 'cancel': {
             // The result comes once the run has ended (the job watches it meanwhile).
+            const record = await store.getRun(runId);
+            if (record !== undefined && !terminal.has(record.status)) touched(await host.load(runId));
             void local.cancel(runId, first).then(
               (result) => reply(address, { value: result }),
               (error: unknown) => reply(address, { error: replyError(error) }),
@@ -135,15 +145,15 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
             break;
           }
           case 'respond':
-            await local.respond(runId, first, second);
+            touched(await local.respond(runId, first, second));
             await reply(address, {});
             break;
           case 'approve':
-            await local.approve(runId, first);
+            touched(await local.approve(runId, first));
             await reply(address, {});
             break;
           case 'reject':
-            await local.reject(runId, first, second as string | undefined);
+            touched(await local.reject(runId, first, second as string | undefined));
             await reply(address, {});
             break;
         }
@@ -327,8 +337,15 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
         await reply(data.reply, {});
         return;
       }
+      /** The handle to watch next: the one the job made, or one a control loaded. */
+      let next: RunHandle | undefined;
+      let watched: RunHandle | undefined;
+      const touched = (handle: RunHandle) => {
+        if (handle !== watched) next = handle;
+      };
       try {
         const handle = await obtain(data);
+        next = handle;
         // Stored (live), or refused: either way readers find it in the store from now on.
         if (handle !== undefined)
           await Promise.race([
@@ -346,8 +363,10 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       await redis.client.del(keys.queued(runId));
       for (;;) {
         if (lost) return;
-        await drainControls(runId);
-        let live = host.liveHandle(runId);
+        await drainControls(runId, touched);
+        let live = next ?? host.liveHandle(runId);
+        next = undefined;
+        if (live === watched) live = undefined;
         if (live === undefined && !closing) {
           // Moving, and nobody executes it (its worker died or shut down, or its job was lost).
           const record = await store.getRun(runId);
@@ -357,8 +376,9 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
           if (!closing && (await redis.client.llen(keys.controls(runId))) > 0) continue;
           return;
         }
-        wake = () => void drainControls(runId).catch(() => {});
+        wake = () => void drainControls(runId, touched).catch(() => {});
         if (pending) wake();
+        watched = live;
         const { handedBack } = await watch(runId, live, () => lost);
         pending = false;
         wake = () => {

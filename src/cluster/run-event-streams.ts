@@ -149,9 +149,10 @@ export function followClusterEvents(options: {
         for (const stored of await store.readEvents(runId, cursor.seq + 1)) forward(unseen(stored, cursor));
         if (stopped) return '$';
         if (oldest === undefined) {
+          // The marker first: a worker takes it away only once the run is stored.
+          const dispatched = cursor.seq < 0 && (await options.dispatched(runId));
           const record = await store.getRun(runId);
-          if (record === undefined && cursor.seq < 0 && !(await options.dispatched(runId)))
-            throw runNotFound(runId);
+          if (record === undefined && cursor.seq < 0 && !dispatched) throw runNotFound(runId);
           // Ended, its stream expired, and the reader has every logged event.
           if (record !== undefined && terminal.has(record.status)) {
             stopped = true;
@@ -183,9 +184,17 @@ export function followClusterEvents(options: {
                 forward(eventOf(entry));
               }
             }
-            // A stream that expired under a reader (the run ended long ago): catch up from the store.
-            if (read === null && !stopped && (await reader.exists(keys.events(runId))) === 0)
-              lastId = await catchUp(reader);
+            if (read === null && !stopped) {
+              // A stream that expired under a reader (the run ended long ago), or one that lacks the
+              // end of a run that ended (its writer was fenced, or Redis restarted): from the store.
+              const store = await options.store();
+              const record = await store.getRun(runId);
+              if ((await reader.exists(keys.events(runId))) === 0) lastId = await catchUp(reader);
+              else if (record !== undefined && terminal.has(record.status)) {
+                for (const stored of await store.readEvents(runId, cursor.seq + 1))
+                  forward(unseen(stored, cursor));
+              }
+            }
           }
         } catch (error) {
           if (stopped) return;
