@@ -1,8 +1,11 @@
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import { runNotFound } from '../agentchart-error.js';
+import type { AgentRunContext } from '../machines/agent-run-types.js';
+import { lastAnswerOf } from '../model/message.js';
 import type { EventLogStore } from '../persistence/event-log-store.js';
 import type { RunStore } from '../persistence/run-store.js';
+import type { RunStatus } from '../run-result.js';
 import { type Cursor, unseen } from '../streaming/event-log.js';
 import type { RunEvent } from '../streaming/run-event.js';
 import type { ClusterKeys } from './cluster-keys.js';
@@ -116,7 +119,7 @@ export function createStreamWriter(options: {
 export function followClusterEvents(options: {
   redis: ClusterRedis;
   keys: ClusterKeys;
-  store: () => Promise<EventLogStore & Pick<RunStore, 'getRun'>>;
+  store: () => Promise<EventLogStore & Pick<RunStore, 'getRun' | 'getCheckpoint'>>;
   /** Whether a job for the run waits in the queue (a run dispatched, not yet in the store). */
   dispatched: (runId: string) => Promise<boolean>;
   runId: string;
@@ -137,6 +140,38 @@ export function followClusterEvents(options: {
       }
     };
 
+    /**
+     * A run whose record says it ended, and whose end the reader has not seen: looked at again on
+     * each of the next reads; after three, the end is made from the run's last checkpoint (a process
+     * that stopped between its last checkpoint and logging the end never logs it).
+     */
+    let endedLooks = 0;
+    const endedWithoutEnd = async (
+      store: EventLogStore & Pick<RunStore, 'getRun'> & Partial<Pick<RunStore, 'getCheckpoint'>>,
+    ) => {
+      if (++endedLooks < 3 || stopped) return;
+      const record = await store.getRun(runId);
+      const head =
+        record?.headCheckpointId == null ? undefined : await store.getCheckpoint?.(record.headCheckpointId);
+      if (head === undefined) return;
+      const status = head.status as RunStatus;
+      const context = head.context as AgentRunContext;
+      forward({
+        type: 'run-end',
+        runId,
+        seq: cursor.seq + 1,
+        at: Date.parse(head.savedAt),
+        result: {
+          runId,
+          status,
+          success: status === 'done',
+          output: lastAnswerOf(context.messages),
+          ...(context.error === undefined ? {} : { error: context.error }),
+          usage: { ...context.usage, turns: context.turn, costUsd: context.costUsd },
+        },
+      } as RunEvent);
+    };
+
     /** Catches up from the store below the stream's oldest entry, then from the stream. Returns the stream id read to. */
     const catchUp = async (client: Redis): Promise<string> => {
       const key = keys.events(runId);
@@ -153,12 +188,10 @@ export function followClusterEvents(options: {
           const dispatched = cursor.seq < 0 && (await options.dispatched(runId));
           const record = await store.getRun(runId);
           if (record === undefined && cursor.seq < 0 && !dispatched) throw runNotFound(runId);
-          // Ended, its stream expired, and the reader has every logged event.
-          if (record !== undefined && terminal.has(record.status)) {
-            stopped = true;
-            subscriber.complete();
-            return '$';
-          }
+          // Ended, and its stream expired, but its end is not logged yet (the log is written a
+          // moment after the last checkpoint): the loop below looks again, and in the end takes
+          // the end from the run's last checkpoint.
+          if (record !== undefined && terminal.has(record.status)) await endedWithoutEnd(store);
         }
       }
       let lastId = '0';
@@ -193,6 +226,7 @@ export function followClusterEvents(options: {
               else if (record !== undefined && terminal.has(record.status)) {
                 for (const stored of await store.readEvents(runId, cursor.seq + 1))
                   forward(unseen(stored, cursor));
+                if (!stopped) await endedWithoutEnd(store);
               }
             }
           }
