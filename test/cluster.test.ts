@@ -11,7 +11,7 @@ import { createRuntime, defineTool, type RunEvent } from 'agentchart';
 import { bullmqCluster } from 'agentchart/cluster';
 import { postgresStore } from 'agentchart/postgres';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   answerOf,
@@ -80,8 +80,16 @@ function startWorker(
   });
   ready.catch(() => {});
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  spawned.add(child);
+  void exited.then(() => spawned.delete(child));
   return { child, ready, exited, output: () => output };
 }
+
+/** Every worker process a test started: killed after each test, even one that timed out. */
+const spawned = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
 
 function effectsOf(file: string): Effect[] {
   if (!existsSync(file)) return [];

@@ -307,10 +307,17 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       } else await again(data, Math.max(await redis.client.pttl(keys.owner(runId)), 50));
       return;
     }
-    let pending = false;
-    let wake: () => void = () => {
-      pending = true;
+    // Controls are applied one drain at a time, whoever asks (a poke, the job's loop, the backstop):
+    // a drain may load the run again, and the loop must see that before it lets the run go.
+    let draining: Promise<void> = Promise.resolve();
+    const touchedBy: { touched: (handle: RunHandle) => void } = { touched: () => {} };
+    const drain = () => {
+      draining = draining
+        .then(() => drainControls(runId, (handle) => touchedBy.touched(handle)))
+        .catch(() => {});
+      return draining;
     };
+    const wake = () => void drain();
     let lost = false;
     const entry: HeldRun = {
       jobId: job.id ?? '',
@@ -340,7 +347,7 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       /** The handle to watch next: the one the job made, or one a control loaded. */
       let next: RunHandle | undefined;
       let watched: RunHandle | undefined;
-      const touched = (handle: RunHandle) => {
+      touchedBy.touched = (handle: RunHandle) => {
         if (handle !== watched) next = handle;
       };
       try {
@@ -363,7 +370,7 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       await redis.client.del(keys.queued(runId));
       for (;;) {
         if (lost) return;
-        await drainControls(runId, touched);
+        await drain();
         let live = next ?? host.liveHandle(runId);
         next = undefined;
         if (live === watched) live = undefined;
@@ -373,17 +380,15 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
           if (record?.status === 'active') live = await host.load(runId);
         }
         if (live === undefined) {
+          await draining;
+          if (next !== undefined) continue;
           if (!closing && (await redis.client.llen(keys.controls(runId))) > 0) continue;
           return;
         }
-        wake = () => void drainControls(runId, touched).catch(() => {});
-        if (pending) wake();
         watched = live;
         const { handedBack } = await watch(runId, live, () => lost);
-        pending = false;
-        wake = () => {
-          pending = true;
-        };
+        // A drain in flight may have loaded the run again: the loop looks at it next.
+        await draining;
         if (lost) return;
         if (handedBack || closing) {
           // Shut down with its checkpoints written: another worker continues it at once.
