@@ -263,8 +263,16 @@ async function takeover() {
     const turnsSeen = new Map<string, number>();
     const handles = Array.from({ length: 4 }, () => runtime.start({ input: 'long' }));
     for (const handle of handles) {
-      handle.events$.subscribe((event: RunEvent) => {
+      const count = (event: RunEvent) => {
         if (event.type === 'tool-result') turnsSeen.set(handle.id, (turnsSeen.get(handle.id) ?? 0) + 1);
+      };
+      // RUN_NOT_FOUND here is the core race resultOf describes: followed again by id, from where it was.
+      handle.events$.subscribe({
+        next: count,
+        error: () => {
+          resultRaces++;
+          runtime.events(handle.id).subscribe({ next: count, error: () => {} });
+        },
       });
     }
     // Kill once every run is held and a few turns in.
