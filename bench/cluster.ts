@@ -366,7 +366,10 @@ if (why !== undefined) {
       } catch (error) {
         print({ figure, failed: (error as Error).message });
         for (const child of started)
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          if (child.exitCode === null && child.signalCode === null) {
+            stopping.add(child);
+            child.kill('SIGKILL');
+          }
         return undefined;
       }
     };
@@ -384,7 +387,10 @@ if (why !== undefined) {
 `);
   } finally {
     for (const child of started)
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) {
+        stopping.add(child);
+        child.kill('SIGKILL');
+      }
     await cleanUp();
   }
 }
