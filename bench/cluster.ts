@@ -263,8 +263,16 @@ async function takeover() {
     const turnsSeen = new Map<string, number>();
     const handles = Array.from({ length: 4 }, () => runtime.start({ input: 'long' }));
     for (const handle of handles) {
-      handle.events$.subscribe((event: RunEvent) => {
+      const count = (event: RunEvent) => {
         if (event.type === 'tool-result') turnsSeen.set(handle.id, (turnsSeen.get(handle.id) ?? 0) + 1);
+      };
+      // RUN_NOT_FOUND here is the core race resultOf describes: followed again by id, from where it was.
+      handle.events$.subscribe({
+        next: count,
+        error: () => {
+          resultRaces++;
+          runtime.events(handle.id).subscribe({ next: count, error: () => {} });
+        },
       });
     }
     // Kill once every run is held and a few turns in.
@@ -358,7 +366,10 @@ if (why !== undefined) {
       } catch (error) {
         print({ figure, failed: (error as Error).message });
         for (const child of started)
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          if (child.exitCode === null && child.signalCode === null) {
+            stopping.add(child);
+            child.kill('SIGKILL');
+          }
         return undefined;
       }
     };
@@ -376,7 +387,10 @@ if (why !== undefined) {
 `);
   } finally {
     for (const child of started)
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) {
+        stopping.add(child);
+        child.kill('SIGKILL');
+      }
     await cleanUp();
   }
 }
