@@ -16,7 +16,7 @@ async function importsOf(specifier: string): Promise<string[]> {
 }
 
 describe('package entry points', () => {
-  it('the core import loads neither @anthropic-ai/sdk nor level nor pg', async () => {
+  it('the core import loads none of @anthropic-ai/sdk, level, pg, bullmq and ioredis', async () => {
     const urls = await importsOf('agentchart');
     expect(urls.some((url) => url.includes('/src/index.ts'))).toBe(true);
     expect(urls.some((url) => url.includes('xstate'))).toBe(true);
@@ -28,6 +28,11 @@ describe('package entry points', () => {
           /\/node_modules\/pg(-[a-z]+)?\//.test(url),
       ),
     ).toEqual([]);
+  });
+
+  it('agentchart/cluster does load bullmq', async () => {
+    const urls = await importsOf('agentchart/cluster');
+    expect(urls.some((url) => /\/node_modules\/bullmq\//.test(url))).toBe(true);
   });
 
   it('agentchart/postgres does load pg', async () => {
