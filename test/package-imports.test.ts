@@ -25,7 +25,7 @@ describe('package entry points', () => {
         (url) =>
           url.includes('@anthropic-ai/sdk') ||
           /\/(classic-)?level\//.test(url) ||
-          /\/node_modules\/pg(-[a-z]+)?\//.test(url),
+          /\/node_modules\/(pg(-[a-z]+)?|bullmq|ioredis)\//.test(url),
       ),
     ).toEqual([]);
   });
