@@ -17,6 +17,7 @@ import type { RunHandle } from '../runtime/run/run-handle.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ClusterHost, RuntimeCluster } from '../runtime/runtime-cluster.js';
 import {
+  parseEventsArguments,
   parseResumeOptions,
   parseStartOptions,
   type ResumeOptions,
@@ -429,17 +430,7 @@ function createClusterRuntime(
     approve: controls.approve,
     reject: controls.reject,
     events: (runId, options = {}) => {
-      if (
-        typeof runId !== 'string' ||
-        runId === '' ||
-        !(options.fromSeq === undefined || (Number.isInteger(options.fromSeq) && options.fromSeq >= 0))
-      ) {
-        throw new AgentchartError({
-          code: 'INVALID_ARGUMENT',
-          message: `runtime.events needs a run id and a fromSeq that is a non-negative integer, got ${JSON.stringify({ runId, ...options })}`,
-        });
-      }
-      return follow(runId, options.fromSeq ?? 0);
+      return follow(runId, parseEventsArguments(runId, options));
     },
     session: async () => {
       throw new AgentchartError({

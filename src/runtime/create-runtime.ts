@@ -28,6 +28,7 @@ import type { Runtime } from './runtime.js';
 import {
   defaultStorePath,
   defined,
+  parseEventsArguments,
   parseQuery,
   parseResumeOptions,
   parseStartOptions,
@@ -389,17 +390,7 @@ function createLocalRuntime(
       Promise.all(branches.map((modifications) => fork(checkpointId, { modifications }))),
     history: async (runId) => historyOf(await store(), runId),
     events: (runId, options = {}) => {
-      if (
-        typeof runId !== 'string' ||
-        runId === '' ||
-        !(options.fromSeq === undefined || (Number.isInteger(options.fromSeq) && options.fromSeq >= 0))
-      ) {
-        throw new AgentchartError({
-          code: 'INVALID_ARGUMENT',
-          message: `runtime.events needs a run id and a fromSeq that is a non-negative integer, got ${JSON.stringify({ runId, ...options })}`,
-        });
-      }
-      return guarded(followRunEvents(environment.eventLogs, runId, options.fromSeq ?? 0));
+      return guarded(followRunEvents(environment.eventLogs, runId, parseEventsArguments(runId, options)));
     },
     at: async (checkpointId) => pointOf(await checkpoints.get(checkpointId)),
     compare: async (runIdA, runIdB) => compareRuns(await store(), runIdA, runIdB),

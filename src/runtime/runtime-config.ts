@@ -336,6 +336,21 @@ export function resolveRuntimeConfig(config: RuntimeConfig): RuntimeSettings {
   };
 }
 
+/** Checks the arguments of `runtime.events` (a run id, a non-negative integer `fromSeq`); returns the seq to start from. */
+export function parseEventsArguments(runId: unknown, options: { fromSeq?: number }): number {
+  if (
+    typeof runId !== 'string' ||
+    runId === '' ||
+    !(options.fromSeq === undefined || (Number.isInteger(options.fromSeq) && options.fromSeq >= 0))
+  ) {
+    throw new AgentchartError({
+      code: 'INVALID_ARGUMENT',
+      message: `runtime.events needs a run id and a fromSeq that is a non-negative integer, got ${JSON.stringify({ runId, ...options })}`,
+    });
+  }
+  return options.fromSeq ?? 0;
+}
+
 /** Validates the options of `runtime.start`. */
 export function parseStartOptions(options: StartOptions): StartOptions {
   parseOptions('runtime.start options', startSchema, options);
