@@ -272,12 +272,7 @@ describe.skipIf(skip !== undefined)('the cluster', () => {
     }
   });
 
-  // Known race (issue 13 stays open): an approval applied while the run parks again can leave the
-  // reloaded run unwatched on its worker, so its events stop reaching the stream; 2 runs in 3 hang.
-  console.log(
-    'skipping "takes an approval from another process for a run parked on a worker": known race, issue 13 open',
-  );
-  it.skip('takes an approval from another process for a run parked on a worker', {
+  it('takes an approval from another process for a run parked on a worker', {
     timeout: 60_000,
   }, async () => {
     const schema = freshSchema('cluster_approval');

@@ -15,10 +15,14 @@ import type { ClusterControl, ClusterReply, RunJob } from './run-job.js';
 const terminal = new Set<string>(['done', 'failed', 'cancelled']);
 const parked = new Set<string>(['paused', 'waiting_input']);
 
-/** A run a worker holds: the job that brought it, how to tell it of a control, and of a lost hold. */
+/**
+ * A run a worker holds: the job that brought it, how to tell it of a control, of a copy of it that
+ * went live here, and of a lost hold.
+ */
 interface HeldRun {
   jobId: string;
   poke(): void;
+  live(handle: RunHandle): void;
   lose(): void;
 }
 
@@ -62,6 +66,10 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
   const stopLiveListener = host.onRunLive((runId, epoch) => {
     epochs.set(runId, epoch);
     for (const listener of liveListeners.get(runId) ?? []) listener(epoch);
+    // Whichever path loaded it (the job, a control, a control forwarded by a copy that was leaving),
+    // the job that holds the run watches this copy.
+    const handle = host.liveHandle(runId);
+    if (handle !== undefined) held.get(runId)?.live(handle);
   });
   /** Calls `listener` with the run's epoch once it is live here (at once if it is). */
   const whenLive = (runId: string, listener: (epoch: number) => void) => {
@@ -317,11 +325,14 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
         .catch(() => {});
       return draining;
     };
+    /** The copies of the run this job has watched: each copy is watched once. */
+    const seen = new WeakSet<RunHandle>();
     const wake = () => void drain();
     let lost = false;
     const entry: HeldRun = {
       jobId: job.id ?? '',
       poke: () => wake(),
+      live: (handle) => touchedBy.touched(handle),
       lose: () => {
         lost = true;
       },
@@ -346,9 +357,8 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       }
       /** The handle to watch next: the one the job made, or one a control loaded. */
       let next: RunHandle | undefined;
-      let watched: RunHandle | undefined;
       touchedBy.touched = (handle: RunHandle) => {
-        if (handle !== watched) next = handle;
+        if (!seen.has(handle)) next = handle;
       };
       try {
         const handle = await obtain(data);
@@ -373,7 +383,7 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
         await drain();
         let live = next ?? host.liveHandle(runId);
         next = undefined;
-        if (live === watched) live = undefined;
+        if (live !== undefined && seen.has(live)) live = undefined;
         if (live === undefined && !closing) {
           // Moving, and nobody executes it (its worker died or shut down, or its job was lost).
           const record = await store.getRun(runId);
@@ -385,7 +395,7 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
           if (!closing && (await redis.client.llen(keys.controls(runId))) > 0) continue;
           return;
         }
-        watched = live;
+        seen.add(live);
         const { handedBack } = await watch(runId, live, () => lost);
         // A drain in flight may have loaded the run again: the loop looks at it next.
         await draining;
