@@ -61,23 +61,28 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
   const ownerTtl = settings.lockDurationMs;
   /** The runs this worker holds: their handles once live, and the job that brought each. */
   const held = new Map<string, HeldRun>();
-  const epochs = new Map<string, number>();
-  const liveListeners = new Map<string, Set<(epoch: number) => void>>();
+  /**
+   * The owner epoch of each copy of a run that went live here, and who waits for it. By copy, not by
+   * run: a run leaving here may be loaded again at once, and each copy's stream writes carry its own.
+   */
+  const epochOf = new WeakMap<RunHandle, number>();
+  const epochWaiters = new WeakMap<RunHandle, ((epoch: number) => void)[]>();
   const stopLiveListener = host.onRunLive((runId, epoch) => {
-    epochs.set(runId, epoch);
-    for (const listener of liveListeners.get(runId) ?? []) listener(epoch);
+    // The copy launched last: it is the one going live (a copy leaves before the next is loaded).
+    const handle = host.liveHandle(runId);
+    if (handle === undefined) return;
+    epochOf.set(handle, epoch);
+    for (const waiter of epochWaiters.get(handle) ?? []) waiter(epoch);
+    epochWaiters.delete(handle);
     // Whichever path loaded it (the job, a control, a control forwarded by a copy that was leaving),
     // the job that holds the run watches this copy.
-    const handle = host.liveHandle(runId);
-    if (handle !== undefined) held.get(runId)?.live(handle);
+    held.get(runId)?.live(handle);
   });
-  /** Calls `listener` with the run's epoch once it is live here (at once if it is). */
-  const whenLive = (runId: string, listener: (epoch: number) => void) => {
-    const known = epochs.get(runId);
-    if (known !== undefined) return listener(known);
-    const listeners = liveListeners.get(runId) ?? new Set();
-    listeners.add(listener);
-    liveListeners.set(runId, listeners);
+  /** Calls `waiter` with the owner epoch of this copy of a run once it is live here (at once if it is). */
+  const whenLive = (handle: RunHandle, waiter: (epoch: number) => void) => {
+    const known = epochOf.get(handle);
+    if (known !== undefined) return waiter(known);
+    epochWaiters.set(handle, [...(epochWaiters.get(handle) ?? []), waiter]);
   };
   let closing = false;
 
@@ -253,15 +258,10 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     const subscription = local
       .events(runId, { fromSeq })
       .subscribe({ next: (event) => writer.write(event), error: () => {} });
-    let epoch: number | undefined;
-    whenLive(runId, (liveEpoch) => {
-      epoch = liveEpoch;
-      void writer.claim(liveEpoch);
-    });
+    whenLive(handle, (epoch) => void writer.claim(epoch));
     const result = await handle.result;
     subscription.unsubscribe();
-    if (epoch !== undefined && epochs.get(runId) === epoch) epochs.delete(runId);
-    liveListeners.delete(runId);
+    epochWaiters.delete(handle);
     const ended = terminal.has(result.status) && result.error?.recoverable !== true;
     if (!lost()) {
       await host.eventsFlushed();
@@ -366,7 +366,7 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
         // Stored (live), or refused: either way readers find it in the store from now on.
         if (handle !== undefined)
           await Promise.race([
-            new Promise<void>((resolve) => whenLive(runId, () => resolve())),
+            new Promise<void>((resolve) => whenLive(handle, () => resolve())),
             handle.result,
           ]);
         await reply(data.reply, {});
