@@ -67,6 +67,7 @@ export { memoryStore } from './persistence/memory/memory-store.js';
 export { type OpenStoreOptions, openStore } from './persistence/open-store.js';
 export type { CheckpointQuery, RunQuery, RunRecord } from './persistence/run-store.js';
 export type { SessionMessage, SessionRecord } from './persistence/session-store.js';
+export type { StoreCacheOptions } from './persistence/store-cache-options.js';
 export type { ErrorClass, RunError } from './run-error.js';
 export type { RunResult, RunStatus, RunUsage } from './run-result.js';
 export type {

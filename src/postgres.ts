@@ -4,7 +4,8 @@
  */
 export {
   type PostgresConnection,
-  type PostgresStoreOptions,
+  type PostgresKeyValueOptions,
   postgresKeyValue,
 } from './persistence/postgres/postgres-key-value.js';
-export { postgresStore } from './persistence/postgres/postgres-store.js';
+export { type PostgresStoreOptions, postgresStore } from './persistence/postgres/postgres-store.js';
+export type { StoreCacheOptions } from './persistence/store-cache-options.js';

@@ -22,3 +22,4 @@ export type {
   SessionRecord,
   SessionStore,
 } from './persistence/session-store.js';
+export type { StoreCacheOptions } from './persistence/store-cache-options.js';

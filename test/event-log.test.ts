@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AgentchartError,
   type CheckpointStore,
   createRuntime,
   defineTool,
@@ -14,7 +15,7 @@ import { type Script, scriptedModel } from 'agentchart/testing';
 import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { collect, nextEvent, sendTool } from './helpers.js';
+import { collect, gate, nextEvent, sendTool } from './helpers.js';
 
 const double = defineTool({
   name: 'double',
@@ -221,5 +222,69 @@ describe('the event log across a restart', () => {
     expect(rest.some((event) => event.type === 'tool-result' && event.toolName === 'send')).toBe(true);
     await runtime.close();
     await store.close();
+  });
+});
+
+describe('a store that fails to reserve more event seqs', () => {
+  /**
+   * The store of `path` in an outage that starts when a run asks it for more seqs: that reservation
+   * fails when the test opens `failReservation`, and every write fails from the moment it was asked.
+   */
+  async function storeInOutage(path: string) {
+    const inner = await levelStore({ path });
+    const failReservation = gate();
+    let down = false;
+    const refused = (what: string) =>
+      new AgentchartError({ code: 'STORE_ERROR', message: `The store is down (${what})` });
+    const store: CheckpointStore = { ...inner };
+    const writes = ['appendCheckpoint', 'setRunStatus', 'appendEvents', 'putToolResult'] as const;
+    for (const name of writes) {
+      const write = inner[name] as (...args: unknown[]) => Promise<unknown>;
+      Object.assign(store, {
+        [name]: (...args: unknown[]) => (down ? Promise.reject(refused(name)) : write(...args)),
+      });
+    }
+    store.reserveEventSeqs = async () => {
+      down = true;
+      await failReservation.promise;
+      throw refused('reserveEventSeqs');
+    };
+    return { inner, store, failReservation };
+  }
+
+  it('hands out no seq it has not reserved: the run stops numbering events, and its resume numbers past all it sent', async () => {
+    const path = mkdtempSync(join(tmpdir(), 'agentchart-events-'));
+    const { inner, store, failReservation } = await storeInOutage(path);
+    // 1,500 deltas of 16 characters: more events than the first range (1,024 seqs) holds.
+    const text = Array.from({ length: 1500 }, (_, index) => String(index).padStart(16, '.')).join('');
+    const model = () => scriptedModel(() => ({ text }));
+    const first = createRuntime({ model: model(), store });
+    const run = first.start({ input: 'Talk at length', runId: 'long' });
+    const sent: RunEvent[] = [];
+    const completed = new Promise<void>((resolve) =>
+      run.events$.subscribe({
+        next: (event) => {
+          sent.push(event);
+          // The run has used every seq reserved with its record: the reservation it waits for fails.
+          if (event.seq === 1023) failReservation.open();
+        },
+        complete: resolve,
+      }),
+    );
+    expect(await run.result).toMatchObject({ status: 'failed', error: { errorClass: 'store_error' } });
+    await completed;
+    // Every seq it reserved, once each, and none past them: the rest of its events (its run-end too) did not go out.
+    expect(sent.map((event) => event.seq)).toEqual(Array.from({ length: 1024 }, (_, seq) => seq));
+    await first.close();
+
+    // The store holds the run as running (its failed end could not be written): it is resumed.
+    const second = createRuntime({ model: model(), store: inner });
+    const resumed = await second.resume('long');
+    const after = await collect(resumed);
+    expect(await resumed.result).toMatchObject({ status: 'done', output: text });
+    expect(after[0]?.type).toBe('run-start');
+    expect(Math.min(...after.map((event) => event.seq))).toBeGreaterThan(1023);
+    await second.close();
+    await inner.close();
   });
 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   cpSync,
@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -17,10 +18,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AgentchartError, createRuntime, defineTool } from 'agentchart';
+import { AgentchartError, type CheckpointStore, createRuntime, defineTool, type Runtime } from 'agentchart';
 import { levelKeyValue, levelStore } from 'agentchart/level';
 import { scriptedModel } from 'agentchart/testing';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `agentchart-${name}-`));
@@ -162,54 +163,132 @@ describe('opening a LevelDB store never costs data', () => {
     }
     expect(readdirSync(parent)).toEqual([]);
   });
+});
 
-  it('reports LevelDB corruption on reads as STORE_CORRUPT with the cause, from every read path', async () => {
-    const path = join(tempDir('corrupt'), 'store');
-    const written = await levelStore({ path });
-    const runtime = createRuntime({
-      model: scriptedModel(() => ({ text: `a long answer ${'x'.repeat(2000)}` })),
-      store: written,
+/** Every `.ldb` file of a folder, with its size and a hash of its bytes. */
+function tableFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.ldb'))
+    .sort()
+    .map((name) => {
+      const bytes = readFileSync(join(dir, name));
+      return `${name} ${bytes.length} ${createHash('sha256').update(bytes).digest('hex')}`;
     });
-    for (let index = 0; index < 300; index++) await runtime.start({ input: `q${index}` }).result;
-    await runtime.close();
-    await written.close();
-    // Reopened twice, so the data sits in .ldb files.
-    await (await levelStore({ path })).close();
-    await (await levelStore({ path })).close();
-    const tables = readdirSync(path)
-      .filter((name) => name.endsWith('.ldb'))
-      .map((name) => join(path, name))
-      .sort((a, b) => statSync(b).size - statSync(a).size);
-    const largest = tables[0] as string;
-    const size = statSync(largest).size;
-    const fd = openSync(largest, 'r+');
-    for (let at = Math.floor(size / 8); at < size - 4096; at += Math.floor(size / 8))
-      writeSync(fd, randomBytes(4096), 0, 4096, at);
-    closeSync(fd);
+}
 
-    const store = await levelStore({ path });
-    const damaged = createRuntime({ model: scriptedModel([]), store });
-    const listRuns = await damaged.runs.list().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    const listCheckpoints = await damaged.checkpoints.list().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    const failures = [listRuns, listCheckpoints].filter((error) => error !== undefined);
-    expect(failures.length).toBeGreaterThan(0);
-    for (const error of failures) {
-      expect(AgentchartError.isInstance(error) && error.code).toBe('STORE_CORRUPT');
-      expect((error as Error).message).toMatch(/Corruption/);
-      expect((error as Error).cause).toBeDefined();
+/**
+ * The files of a folder with their sizes, as far as opening LevelDB leaves them alone: every open
+ * starts a new write-ahead log and manifest (new numbers, the old ones deleted) and rotates its info
+ * log, so those are listed by kind.
+ */
+function listingShape(dir: string): string[] {
+  return readdirSync(dir)
+    .map((name) => {
+      if (/^\d+\.log$/.test(name)) return 'NNNNNN.log';
+      if (/^MANIFEST-\d+$/.test(name)) return 'MANIFEST-NNNNNN';
+      if (name === 'LOG' || name === 'LOG.old') return name;
+      return `${name} ${statSync(join(dir, name)).size}`;
+    })
+    .sort();
+}
+
+/**
+ * Damages every `.ldb` file the same way: 512 random bytes at every 1 KB, counted back from the end
+ * of the file, so that each table's footer (its last 48 bytes, which end with LevelDB's magic
+ * number) is among them, and so is a part of every block. The sizes stay as they were.
+ */
+function damageTables(dir: string): void {
+  for (const name of readdirSync(dir).filter((file) => file.endsWith('.ldb'))) {
+    const file = join(dir, name);
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r+');
+    for (let end = size; end > 0; end -= 1024) {
+      const start = Math.max(0, end - 512);
+      writeSync(fd, randomBytes(end - start), 0, end - start, start);
     }
-    await damaged.close();
-    await store.close();
+    closeSync(fd);
+  }
+}
 
-    const { code, stderr } = await cli(path, 'checkpoints', 'ls');
+/** The error a read rejects with (undefined if it resolves). */
+async function failureOf(read: Promise<unknown>): Promise<unknown> {
+  return read.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+describe('a LevelDB store whose tables are damaged on disk', () => {
+  const path = join(tempDir('corrupt'), 'store');
+  let before: string[] = [];
+  let beforeListing: string[] = [];
+  let runtime: Runtime;
+  let store: CheckpointStore;
+
+  beforeAll(async () => {
+    // Three rounds of 100 runs, each in a store opened anew: opening writes the last round's log into
+    // a table of its own, so that the data sits in several .ldb files.
+    for (let round = 0; round < 3; round++) {
+      const written = await levelStore({ path });
+      const healthy = createRuntime({
+        model: scriptedModel(() => ({ text: `a long answer ${'x'.repeat(2000)}` })),
+        store: written,
+      });
+      for (let index = round * 100; index < (round + 1) * 100; index++)
+        await healthy.start({ input: `q${index}`, runId: `r${index}` }).result;
+      await healthy.close();
+      await written.close();
+    }
+    await (await levelStore({ path })).close();
+    expect(tableFiles(path).length).toBeGreaterThanOrEqual(3);
+    damageTables(path);
+    before = tableFiles(path);
+    beforeListing = listingShape(path);
+    store = await levelStore({ path });
+    runtime = createRuntime({ model: scriptedModel([]), store });
+  });
+  afterAll(async () => {
+    await runtime.close();
+    await store.close();
+  });
+
+  /** Expects STORE_CORRUPT, with LevelDB's reason in the message and its error as the cause. */
+  function expectCorrupt(error: unknown): void {
+    expect(AgentchartError.isInstance(error) && error.code).toBe('STORE_CORRUPT');
+    expect((error as Error).message).toContain('Corruption');
+    expect((error as Error).cause).toBeDefined();
+  }
+
+  it('runtime.runs.list fails with STORE_CORRUPT and LevelDB’s reason', async () => {
+    expectCorrupt(await failureOf(runtime.runs.list()));
+  });
+
+  it('runtime.runs.get fails with STORE_CORRUPT and LevelDB’s reason', async () => {
+    expectCorrupt(await failureOf(runtime.runs.get('r150')));
+  });
+
+  it('runtime.checkpoints.list fails with STORE_CORRUPT and LevelDB’s reason', async () => {
+    expectCorrupt(await failureOf(runtime.checkpoints.list()));
+  });
+
+  it('runtime.events errors with STORE_CORRUPT and LevelDB’s reason', async () => {
+    const read = new Promise<void>((resolve, reject) => {
+      runtime.events('r150').subscribe({ complete: resolve, error: reject });
+    });
+    expectCorrupt(await failureOf(read));
+  });
+
+  it('the CLI’s runs ls exits non-zero and prints the cause', async () => {
+    await runtime.close();
+    await store.close();
+    const { code, stderr } = await cli(path, 'runs', 'ls');
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/STORE_CORRUPT.*Corruption/s);
+  });
+
+  it('leaves the folder as it was: the same files, and every table with the same size and bytes', () => {
+    expect(listingShape(path)).toEqual(beforeListing);
+    expect(tableFiles(path)).toEqual(before);
   });
 });
 

@@ -1,12 +1,18 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CheckpointStore } from 'agentchart';
+import { AgentchartError, type CheckpointStore, createRuntime, defineTool, memoryStore } from 'agentchart';
 import { levelKeyValue, levelStore } from 'agentchart/level';
 import { postgresKeyValue, postgresStore } from 'agentchart/postgres';
-import { createKeyValueStore, type KeyValue, memoryKeyValue } from 'agentchart/store';
-import { type ContractTestApi, checkpointStoreContract } from 'agentchart/testing';
+import { createKeyValueStore, type KeyValue, memoryKeyValue, type StoreCacheOptions } from 'agentchart/store';
+import {
+  type ContractTestApi,
+  checkpointStoreContract,
+  scriptedModel,
+  testEnvelope,
+} from 'agentchart/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   dropSchemas,
   freshSchema,
@@ -41,6 +47,19 @@ checkpointStoreContract('levelStore', api, {
   },
   another: (store) => levelStore({ path: folders.get(store) as string }),
 });
+
+// LevelDB again, with store objects that remember nothing, or two runs: only what is stored decides.
+for (const cacheSize of [0, 2]) {
+  checkpointStoreContract(`levelStore with cacheSize ${cacheSize}`, api, {
+    async create() {
+      const path = mkdtempSync(join(tmpdir(), 'agentchart-store-'));
+      const store = await levelStore({ path, cacheSize });
+      folders.set(store, path);
+      return store;
+    },
+    another: (store) => levelStore({ path: folders.get(store) as string, cacheSize }),
+  });
+}
 
 /**
  * Runs the contract suite on a backend whose compare-and-set was broken on purpose (its conditional
@@ -194,5 +213,154 @@ describePostgres('Postgres', () => {
 
   it('the contract suite passes the same backend with its check', async () => {
     expect(await contractFailuresOf(postgresSpaces)).toEqual([]);
+  });
+});
+
+describe('cacheSize: how many runs a store object remembers', () => {
+  /** A space that counts the reads of run records and of event-log heads. */
+  function counted(inner: KeyValue) {
+    const reads = { runs: 0, heads: 0 };
+    const kv: KeyValue = {
+      ...inner,
+      get(key) {
+        if (key.startsWith('run!')) reads.runs++;
+        if (key.startsWith('evm!')) reads.heads++;
+        return inner.get(key);
+      },
+    };
+    return { kv, reads };
+  }
+
+  /**
+   * Writes to `runs` runs in turn, three times each (a checkpoint and a seq reservation), on a store
+   * with `options`, and counts what it read back of their records and event-log heads.
+   */
+  async function readsOf(options: StoreCacheOptions, runs: number) {
+    const { kv, reads } = counted(memoryKeyValue());
+    const store = createKeyValueStore(kv, options);
+    const ids = Array.from({ length: runs }, (_, index) => `r${index}`);
+    for (const runId of ids) await store.createRun({ runId, forkOf: null, messages: [] });
+    Object.assign(reads, { runs: 0, heads: 0 });
+    for (let step = 0; step < 3; step++) {
+      for (const runId of ids) {
+        await store.appendCheckpoint(testEnvelope(runId, step, []), step + 1);
+        await store.reserveEventSeqs(runId, 10);
+      }
+    }
+    await store.close();
+    return reads;
+  }
+
+  it('reads nothing back of runs it remembers, and everything of runs beyond the bound', async () => {
+    // Remembered (the default, 1,000 runs): only each run's first reservation reads its head.
+    expect(await readsOf({}, 5)).toEqual({ runs: 0, heads: 5 });
+    expect(await readsOf({ cacheSize: 2 }, 2)).toEqual({ runs: 0, heads: 2 });
+    // Five runs in turn through a store that remembers two: each one is forgotten by its next write.
+    expect(await readsOf({ cacheSize: 2 }, 5)).toEqual({ runs: 15, heads: 15 });
+    expect(await readsOf({ cacheSize: 0 }, 1)).toEqual({ runs: 3, heads: 3 });
+  });
+
+  it.each([
+    ['-1', -1],
+    ['1.5', 1.5],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ["'10' (a string)", '10'],
+  ])(
+    'refuses cacheSize %s with INVALID_ARGUMENT naming cacheSize, before opening anything',
+    async (_, value) => {
+      const cacheSize = value as number;
+      const path = join(mkdtempSync(join(tmpdir(), 'agentchart-cache-')), 'never');
+      const opens = [
+        () => levelStore({ path, cacheSize }),
+        async () => memoryStore({ cacheSize }),
+        async () => createKeyValueStore(memoryKeyValue(), { cacheSize }),
+        // Nothing listens there: a store that connected before checking would fail otherwise.
+        () => postgresStore({ connectionString: 'postgres://127.0.0.1:1/nothing' }, { cacheSize }),
+      ];
+      for (const open of opens) {
+        const error = await open().then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(AgentchartError.isInstance(error) && error.code).toBe('INVALID_ARGUMENT');
+        expect((error as Error).message).toContain('cacheSize');
+      }
+      expect(existsSync(path)).toBe(false);
+    },
+  );
+
+  const add = defineTool({
+    name: 'add',
+    description: 'Adds',
+    input: z.object({ a: z.number(), b: z.number() }),
+    execute: ({ a, b }) => a + b,
+  });
+  /** Three tool calls, then an answer that names the run's input: a checkpoint at every step. */
+  const adding = () =>
+    scriptedModel((request) => {
+      const results = request.messages.filter((message) =>
+        message.content.some((block) => block.type === 'tool-result'),
+      ).length;
+      const first = request.messages[0]?.content[0];
+      const input = first?.type === 'text' ? first.text : '';
+      return results < 3
+        ? { toolCalls: [{ name: 'add', input: { a: results, b: 1 } }] }
+        : { text: `Done: ${input}` };
+    });
+
+  describe.each([0, 2])('a runtime on levelStore({ cacheSize: %i })', (cacheSize) => {
+    it('finishes five runs of several checkpoints each, at once, with their outputs', async () => {
+      const store = await levelStore({ path: mkdtempSync(join(tmpdir(), 'agentchart-cache-')), cacheSize });
+      const runtime = createRuntime({ model: adding(), tools: [add], store });
+      const runs = Array.from({ length: 5 }, (_, index) =>
+        runtime.start({ input: `add ${index}`, runId: `r${index}` }),
+      );
+      const results = await Promise.all(runs.map((run) => run.result));
+      expect(results.map(({ status, output }) => ({ status, output }))).toEqual(
+        Array.from({ length: 5 }, (_, index) => ({ status: 'done', output: `Done: add ${index}` })),
+      );
+      for (let index = 0; index < 5; index++) {
+        expect((await runtime.runs.get(`r${index}`))?.status).toBe('done');
+        expect((await runtime.checkpoints.list({ runId: `r${index}` })).length).toBeGreaterThanOrEqual(4);
+      }
+      await runtime.close();
+      await store.close();
+    });
+
+    it('refuses the stale writer: a run another store object finished is not run again', async () => {
+      const path = mkdtempSync(join(tmpdir(), 'agentchart-cache-'));
+      const calls: number[] = [];
+      const counting = defineTool({
+        name: 'add',
+        description: 'Adds, and counts its calls',
+        input: z.object({ a: z.number(), b: z.number() }),
+        execute: ({ a, b }) => {
+          calls.push(a);
+          return a + b;
+        },
+      });
+      const storeA = await levelStore({ path, cacheSize });
+      const storeB = await levelStore({ path, cacheSize });
+      const a = createRuntime({ model: adding(), tools: [counting], store: storeA });
+      const b = createRuntime({ model: adding(), tools: [counting], store: storeB });
+      const run = a.start({ input: 'add p', runId: 'p' });
+      await run.pause();
+      await run.unload();
+      const inB = await b.resume('p');
+      expect(await inB.result).toMatchObject({ status: 'done', output: 'Done: add p' });
+      const ran = [...calls];
+      const checkpoints = (await b.checkpoints.list({ runId: 'p' })).map((meta) => meta.id);
+
+      const error = await a.resume('p').then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(AgentchartError.isInstance(error) && error.code).toMatch(/^(RUN_ENDED|CONCURRENCY)$/);
+      expect(calls).toEqual(ran);
+      expect((await a.checkpoints.list({ runId: 'p' })).map((meta) => meta.id)).toEqual(checkpoints);
+      for (const runtime of [a, b]) await runtime.close();
+      for (const store of [storeA, storeB]) await store.close();
+    });
   });
 });

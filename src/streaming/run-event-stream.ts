@@ -9,9 +9,10 @@ export interface RunEventStream {
   emit(event: RunEventBody): void;
   /**
    * Emits the last event (`run-end`) and completes; later subscribers still receive that last
-   * event. Resolves once it has gone out.
+   * event. Resolves true once it has gone out, or false if the stream's seqs ran out first (see
+   * `EventSeqs.exhausted`): it then completed without it.
    */
-  end(event: RunEventBody): Promise<void>;
+  end(event: RunEventBody): Promise<boolean>;
   /** Lets held events go out (see `held`). */
   release(): void;
 }
@@ -43,7 +44,7 @@ function numbered(body: RunEventBody, runId: string, seq: number, at: number): R
 /** Seqs from 0, for a stream whose events are not logged. */
 function counting(): EventSeqs {
   let next = 0;
-  return { take: () => next++, onAvailable: () => {} };
+  return { take: () => next++, exhausted: false, onSettled: () => {} };
 }
 
 /**
@@ -51,7 +52,9 @@ function counting(): EventSeqs {
  * subscribe; a subscriber that arrives after the end gets the final event and completion, so
  * nobody waits forever on a run that is over. No history is buffered (tokens would pile up).
  * Events are numbered in the order they are emitted, from the seqs the run has reserved; while
- * none is left, they wait in order for the next range.
+ * none is left, they wait in order for the next range. If no seq will ever come (the store failed
+ * to reserve one), the events that wait are dropped and the stream completes: an event is never
+ * sent without a seq reserved for it.
  */
 export function createRunEventStream(runId: string, options: RunEventStreamOptions = {}): RunEventStream {
   const seqs = options.seqs ?? counting();
@@ -61,26 +64,36 @@ export function createRunEventStream(runId: string, options: RunEventStreamOptio
   let held = options.held === true;
   let closing = false;
   let last: RunEvent | undefined;
-  let sent: () => void = () => {};
-  const ended = new Promise<void>((resolve) => {
+  let sent: (delivered: boolean) => void = () => {};
+  const ended = new Promise<boolean>((resolve) => {
     sent = resolve;
   });
 
+  /** No seq will come: what waits is dropped, later events too, and the stream completes without them. */
+  const cutOff = () => {
+    queue.length = 0;
+    closing = true;
+    subject.complete();
+    sent(false);
+  };
   const drain = () => {
     while (!held && queue.length > 0) {
       const seq = seqs.take();
-      if (seq === undefined) return;
+      if (seq === undefined) {
+        if (seqs.exhausted) cutOff();
+        return;
+      }
       const body = queue.shift() as RunEventBody;
       const event = numbered(body, runId, seq, clock.now());
       if (closing && queue.length === 0) last = event;
       subject.next(event);
       if (last !== undefined) {
         subject.complete();
-        sent();
+        sent(true);
       }
     }
   };
-  seqs.onAvailable(drain);
+  seqs.onSettled(drain);
 
   const events$ = new Observable<RunEvent>((subscriber) => {
     if (last === undefined) return subject.subscribe(subscriber);

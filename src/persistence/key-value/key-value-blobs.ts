@@ -1,11 +1,9 @@
 import { AgentchartError } from '../../agentchart-error.js';
 import type { ContentBlock } from '../../model/message.js';
 import { blocksByHash, type ContentBlob } from '../content-blobs.js';
+import { boundedMap } from './bounded-map.js';
 import { keys } from './key-layout.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
-
-/** How many hashes a store remembers as stored (blobs are never deleted, so a remembered one stays true). */
-const rememberedHashes = 10_000;
 
 /** The content blobs of a store on a key-value space: each block's JSON once, under its hash. */
 export interface KeyValueBlobs {
@@ -21,14 +19,15 @@ export interface KeyValueBlobs {
   read(hashes: readonly string[], what: string): Promise<Map<string, ContentBlock>>;
 }
 
-/** Creates the {@link KeyValueBlobs} of a store. */
-export function keyValueBlobs(kv: KeyValue): KeyValueBlobs {
+/**
+ * Creates the {@link KeyValueBlobs} of a store, which remembers at most `rememberedHashes` hashes as
+ * stored (blobs are never deleted, so a remembered one stays true).
+ */
+export function keyValueBlobs(kv: KeyValue, rememberedHashes: number): KeyValueBlobs {
   // Hashes known to be stored, oldest first, bounded: written or read by this store object.
-  const known = new Set<string>();
+  const known = boundedMap<true>(rememberedHashes);
   const remember = (hash: string) => {
-    if (known.has(hash)) return;
-    known.add(hash);
-    if (known.size > rememberedHashes) known.delete(known.values().next().value as string);
+    if (!known.has(hash)) known.set(hash, true);
   };
   return {
     writesFor(blobs) {

@@ -9,13 +9,11 @@ import {
 } from '../content-blobs.js';
 import type { EventLogStore, StoredRunEvent } from '../event-log-store.js';
 import { createKeyedMutex } from '../keyed-mutex.js';
+import { boundedMap } from './bounded-map.js';
 import { keys, prefixRange } from './key-layout.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
 import type { KeyValueBlobs } from './key-value-blobs.js';
 import { assertEpoch, epochExpected } from './key-value-epoch.js';
-
-/** How many runs' event-log heads a store object remembers (see `lastHeads`). */
-const rememberedHeads = 1_000;
 
 /** A run's event log as its head key keeps it. */
 export interface EventLogHead {
@@ -35,9 +33,9 @@ export function eventLogHeadWrite(runId: string, head: EventLogHead): KeyValueWr
 /**
  * The event-log role of a store on a key-value space: a run's events by seq (their payloads, a
  * tool's output or a block of text, as content blobs its messages share), and its head (count,
- * next seq, reserved seqs).
+ * next seq, reserved seqs). It remembers the heads it wrote of at most `rememberedHeads` runs.
  */
-export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs): EventLogStore {
+export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs, rememberedHeads: number): EventLogStore {
   // A run's appends and seq reservations through this store object go one at a time: a run's log
   // and its reservations race each other otherwise, and on a slow space the reservation kept
   // losing (a failed conditional write and two more reads each time).
@@ -47,7 +45,7 @@ export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs): EventLogSt
    * update expects, instead of reading it back. A guess: the space decides, and a refused update
    * reads the head and tries again.
    */
-  const lastHeads = new Map<string, { head: EventLogHead; text: string }>();
+  const lastHeads = boundedMap<{ head: EventLogHead; text: string }>(rememberedHeads);
 
   async function readEventLogHead(runId: string): Promise<{ head: EventLogHead; text: string | undefined }> {
     const text = await kv.get(keys.eventLogHead(runId));
@@ -84,9 +82,7 @@ export function keyValueEventLog(kv: KeyValue, blobs: KeyValueBlobs): EventLogSt
         const expected = [{ key: keys.eventLogHead(runId), value: text }, ...epochExpected(runId, epoch)];
         if (await kv.batchIf(expected, writes)) {
           blobs.stored(planned.blobs ?? []);
-          lastHeads.delete(runId);
           lastHeads.set(runId, { head: planned.head, text: headText });
-          if (lastHeads.size > rememberedHeads) lastHeads.delete(lastHeads.keys().next().value as string);
           return planned.result;
         }
         lastHeads.delete(runId);

@@ -11,6 +11,7 @@ import {
 } from '../checkpoint-envelope.js';
 import type { ContentBlob } from '../content-blobs.js';
 import type { CheckpointQuery, NewRun, RunQuery, RunRecord, RunStore } from '../run-store.js';
+import { boundedMap } from './bounded-map.js';
 import { keys, prefixRange } from './key-layout.js';
 import type { KeyValue, KeyValueWrite } from './key-value.js';
 import { eventLogHeadWrite } from './key-value-event-log.js';
@@ -33,9 +34,10 @@ interface StoredBody {
 /**
  * The run role of a store on a key-value space: run records (with an index by status),
  * checkpoints (a description and a body, indexed by step and by time), and the index of forks.
- * Every write to a run is conditional on the record it read, decided by the space.
+ * Every write to a run is conditional on the record it read, decided by the space. It remembers
+ * the record it last wrote of at most `rememberedRuns` runs.
  */
-export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore {
+export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages, rememberedRuns: number): RunStore {
   const { messageWrites, readMessages, inheritanceWrite, blobs } = messages;
   /** A run as stored: its record, its message log, and the text a conditional write expects. */
   interface ReadRun {
@@ -50,14 +52,12 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
    * they wrote. Only a guess: the space decides (`batchIf` against what it holds), and a write
    * refused on a guess goes the ordinary way (read, check the version, write).
    */
-  const lastWritten = new Map<string, ReadRun>();
+  const lastWritten = boundedMap<ReadRun>(rememberedRuns);
   function wrote(record: RunRecord, log: string, writes: readonly KeyValueWrite[]): void {
     const key = keys.run(record.runId);
     const put = writes.find((write) => write.key === key);
-    lastWritten.delete(record.runId);
-    if (put?.type !== 'put') return;
-    lastWritten.set(record.runId, { record, log, text: put.value });
-    if (lastWritten.size > rememberedRuns) lastWritten.delete(lastWritten.keys().next().value as string);
+    if (put?.type === 'put') lastWritten.set(record.runId, { record, log, text: put.value });
+    else lastWritten.delete(record.runId);
   }
 
   async function readRun(runId: string): Promise<ReadRun | undefined> {
@@ -454,9 +454,6 @@ export function keyValueRuns(kv: KeyValue, messages: KeyValueMessages): RunStore
     },
   };
 }
-
-/** How many runs a store object remembers the last written record of (see `lastWritten`). */
-const rememberedRuns = 1_000;
 
 /** A run record as read, with the fields older stores did not write filled in. */
 function recordOf(stored: RunRecord): RunRecord {

@@ -1,4 +1,5 @@
 import type { CheckpointStore } from '../checkpoint-store.js';
+import { cacheSizeOf, type StoreCacheOptions } from '../store-cache-options.js';
 import type { KeyValue } from './key-value.js';
 import { keyValueBlobs } from './key-value-blobs.js';
 import { keyValueEventLog } from './key-value-event-log.js';
@@ -14,16 +15,24 @@ import { keyValueSessions } from './key-value-sessions.js';
  * A checkpoint writes only the messages that are new since its run's last one, and a run started
  * from another run's checkpoint starts its message log from that run's instead of copying it. Every
  * compare-and-set is decided by the space against what it holds (`batchIf`), so any number of
- * store objects on one space stay consistent. A store object remembers only what it wrote (the
- * hashes of blobs, and each run's last record, which its next checkpoint expects instead of
- * reading it back): a guess the space refuses when another writer moved on.
+ * store objects on one space stay consistent. A store object remembers only what it wrote, for at
+ * most `cacheSize` runs (default 1,000; see {@link StoreCacheOptions}): each run's last record and
+ * event-log head, which its next write expects instead of reading them back, and the hashes of
+ * blobs. A guess the space refuses when another writer moved on. `INVALID_ARGUMENT` for a bad
+ * `cacheSize`.
+ *
+ * @example
+ * ```ts
+ * const store = createKeyValueStore(memoryKeyValue(), { cacheSize: 100 });
+ * ```
  */
-export function createKeyValueStore(kv: KeyValue): CheckpointStore {
-  const blobs = keyValueBlobs(kv);
+export function createKeyValueStore(kv: KeyValue, options: StoreCacheOptions = {}): CheckpointStore {
+  const cacheSize = cacheSizeOf(options.cacheSize);
+  const blobs = keyValueBlobs(kv, cacheSize * 10);
   return {
-    ...keyValueRuns(kv, keyValueMessages(kv, blobs)),
+    ...keyValueRuns(kv, keyValueMessages(kv, blobs), cacheSize),
     ...keyValueJournal(kv, blobs),
-    ...keyValueEventLog(kv, blobs),
+    ...keyValueEventLog(kv, blobs, cacheSize),
     ...keyValueSessions(kv, blobs),
     close: () => kv.close(),
   };

@@ -8,8 +8,8 @@ export type PostgresConnection =
   | { connectionString: string; pool?: never }
   | { pool: pg.Pool; connectionString?: never };
 
-/** What {@link postgresKeyValue} and `postgresStore` take besides the connection. */
-export interface PostgresStoreOptions {
+/** What {@link postgresKeyValue} (and `postgresStore`) take besides the connection. */
+export interface PostgresKeyValueOptions {
   /** The schema that holds the store's tables (default `agentchart`). One schema is one store. */
   schema?: string;
   /**
@@ -32,7 +32,7 @@ const pageSize = 512;
  */
 export async function postgresKeyValue(
   connection: PostgresConnection,
-  options: PostgresStoreOptions = {},
+  options: PostgresKeyValueOptions = {},
 ): Promise<KeyValue> {
   const schema = checkSchemaName(options.schema ?? 'agentchart');
   const owned = connection.pool === undefined;

@@ -1,10 +1,14 @@
 import type { CheckpointStore } from '../checkpoint-store.js';
 import { createKeyValueStore } from '../key-value/key-value-store.js';
+import { cacheSizeOf, type StoreCacheOptions } from '../store-cache-options.js';
 import {
   type PostgresConnection,
-  type PostgresStoreOptions,
+  type PostgresKeyValueOptions,
   postgresKeyValue,
 } from './postgres-key-value.js';
+
+/** What {@link postgresStore} takes besides the connection: `schema`, `create` and `cacheSize`. */
+export interface PostgresStoreOptions extends PostgresKeyValueOptions, StoreCacheOptions {}
 
 /**
  * A checkpoint store on PostgreSQL, which many processes can share: runs, checkpoints, messages
@@ -19,12 +23,16 @@ import {
  * const runtime = createRuntime({ model, tools, store });
  * ```
  *
- * Pass `{ pool }` to use a `pg.Pool` of yours (the store does not end it on close). Needs the `pg`
- * package (an optional peer dependency: `npm install pg`).
+ * Pass `{ pool }` to use a `pg.Pool` of yours (the store does not end it on close). `cacheSize`
+ * bounds what the store object remembers between writes (default 1,000 runs; see
+ * {@link StoreCacheOptions}); a bad value fails with `INVALID_ARGUMENT` before anything connects.
+ * Needs the `pg` package (an optional peer dependency: `npm install pg`).
  */
 export async function postgresStore(
   connection: PostgresConnection,
   options: PostgresStoreOptions = {},
 ): Promise<CheckpointStore> {
-  return createKeyValueStore(await postgresKeyValue(connection, options));
+  const { cacheSize, ...keyValueOptions } = options;
+  const cache = { cacheSize: cacheSizeOf(cacheSize) };
+  return createKeyValueStore(await postgresKeyValue(connection, keyValueOptions), cache);
 }

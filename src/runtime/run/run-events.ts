@@ -18,7 +18,9 @@ export interface RunEvents {
   register(): void;
   /**
    * Ends the stream with `run-end`, then lets the log finish writing. A run that `left` this
-   * process without ending has no `run-end` in its log: it goes on elsewhere.
+   * process without ending has no `run-end` in its log: it goes on elsewhere. Nor has a run whose
+   * seqs ran out (its store failed to reserve more): its log is left as a stopped process leaves
+   * it, and readers wait for the run to be resumed.
    */
   end(result: RunResult, left: boolean): Promise<void>;
 }
@@ -30,7 +32,7 @@ export interface RunEventsOptions {
   firstSeqs: { start: number; count: number };
   /** The run's store, once it is in it. */
   store(): Promise<EventLogStore>;
-  /** Told when the store cannot reserve more seqs (the run fails). */
+  /** Told when the store cannot reserve more seqs (the run fails, and numbers no event past its reserved seqs). */
   onStoreError(error: unknown): void;
 }
 
@@ -59,8 +61,8 @@ export function createRunEvents(environment: RunEnvironment, options: RunEventsO
     register: () => environment.eventLogs.register(log),
     async end(result, left) {
       if (left) void environment.eventLogs.release(log, { detach: true });
-      await stream.end({ type: 'run-end', result });
-      if (!left) void environment.eventLogs.release(log);
+      const delivered = await stream.end({ type: 'run-end', result });
+      if (!left) void environment.eventLogs.release(log, { detach: !delivered });
     },
   };
 }

@@ -11,7 +11,10 @@ import type { CheckpointLabel } from '../checkpoints/checkpointer.js';
  */
 export interface RunHandle extends AsyncIterable<RunEvent> {
   readonly id: string;
-  /** Hot: a subscriber gets the events from when it subscribes; one that arrives after the end gets `run-end`. */
+  /**
+   * Hot: a subscriber gets the events from when it subscribes; one that arrives after the end gets
+   * `run-end`. A run whose store failed to reserve event seqs completes it without `run-end`.
+   */
   readonly events$: Observable<RunEvent>;
   readonly result: Promise<RunResult>;
   /**
