@@ -81,6 +81,8 @@ function repeatedAfterReturn(log: readonly { callId: string; what: string }[]): 
   return repeated;
 }
 
+/** How long one sequence of the property may take before it fails as hung. */
+const propertyTimeoutMs = 20_000;
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const expectedErrors = new Set([
   'RUN_ENDED',
@@ -269,7 +271,10 @@ describe('a tool call that returned is never run again, nor lost', () => {
             // Drive every run to its end: open the gates, resume what is paused.
             const live = await open();
             for (const handle of await live.recover()) handles.set(handle.id, handle);
-            for (let round = 0; ; round++) {
+            // A sequence that hangs is given up once the property's timeout would fail it: rounds are
+            // no measure of that, a loaded machine's disk takes thousands of them for a write.
+            const giveUpAt = Date.now() + propertyTimeoutMs;
+            for (;;) {
               gated.openAll();
               const statuses = await Promise.all(
                 runIds.map(async (runId) => (await live.status(runId)).status),
@@ -277,7 +282,7 @@ describe('a tool call that returned is never run again, nor lost', () => {
               if (statuses.every((status) => ['done', 'failed', 'cancelled'].includes(status))) break;
               for (const [index, status] of statuses.entries())
                 if (status === 'paused') await tolerant(() => live.resume(runIds[index] as string));
-              if (round > 5_000 || gated.log.length > 400)
+              if (Date.now() > giveUpAt || gated.log.length > 400)
                 throw new Error(`runs did not end (${gated.log.length} tool events): ${statuses.join(', ')}`);
               await settle();
             }
@@ -296,7 +301,7 @@ describe('a tool call that returned is never run again, nor lost', () => {
         {
           numRuns: Number(process.env.FC_RUNS ?? (kind.name === 'memory' ? 60 : 30)),
           // A sequence that hangs fails (with its counterexample) instead of holding the suite.
-          timeout: 20_000,
+          timeout: propertyTimeoutMs,
           // A failure prints its seed and path: SEED=… FC_PATH=… replays it.
           ...(process.env.SEED === undefined
             ? {}
