@@ -10,6 +10,11 @@ export function clusterKeys(queue: string) {
     events: (runId: string) => `${prefix}:events:${runId}`,
     /** Controls waiting for the run's worker (a list of JSON). */
     controls: (runId: string) => `${prefix}:controls:${runId}`,
+    /**
+     * Controls the run's worker took and has not finished with: applied, and their effect on the
+     * run not yet in its checkpoints. The next worker to hold the run applies them again.
+     */
+    applying: (runId: string) => `${prefix}:applying:${runId}`,
     /** Set while a job for the run waits in the queue (the watchdog leaves such runs alone). */
     queued: (runId: string) => `${prefix}:queued:${runId}`,
     /** The channel a worker hears about controls for its runs on. */
@@ -70,6 +75,20 @@ for i = 3, #ARGV, 2 do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'seq', ARGV[i], 'event', ARGV[i + 1])
 end
 return 1`,
+  },
+  /**
+   * KEYS: applying, controls. Puts the controls a previous holder of the run took and did not
+   * finish with back at the head of its controls, in their order, each marked `"again":true`.
+   */
+  requeueControls: {
+    numberOfKeys: 2,
+    lua: `local moved = 0
+while true do
+  local text = redis.call('RPOP', KEYS[1])
+  if not text then return moved end
+  redis.call('LPUSH', KEYS[2], '{"again":true,' .. string.sub(text, 2))
+  moved = moved + 1
+end`,
   },
   /** KEYS: epoch, events. ARGV: epoch, ttl ms. The run ended: its stream expires later. */
   endStream: {

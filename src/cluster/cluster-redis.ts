@@ -16,6 +16,7 @@ export interface ClusterCommands {
     ...pairs: string[]
   ): Promise<number>;
   agentchartEndStream(epochKey: string, events: string, epoch: number, ttlMs: number): Promise<number>;
+  agentchartRequeueControls(applying: string, controls: string): Promise<number>;
 }
 
 /** Where Redis is: ioredis options, or a `redis://` URL. */
@@ -54,6 +55,7 @@ export function connectRedis(connection: RedisConnection): ClusterRedis {
   client.defineCommand('agentchartClaimStream', scripts.claimStream);
   client.defineCommand('agentchartAppendEvents', scripts.appendEvents);
   client.defineCommand('agentchartEndStream', scripts.endStream);
+  client.defineCommand('agentchartRequeueControls', scripts.requeueControls);
   let subscriber: Redis | undefined;
   const blockers = new Set<Redis>();
   let closed = false;

@@ -107,9 +107,66 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
   await subscriber.subscribe(keys.workerChannel(workerId));
 
   /**
+   * Applies one control to a run here. Resolves once it is applied, with what its caller is
+   * answered, or with `later`, what resolves with it (a cancel: once the run has ended).
+   */
+  const applyControl = async (
+    runId: string,
+    control: ClusterControl,
+    touched: (handle: RunHandle) => void,
+  ): Promise<{ value?: unknown; later?: Promise<unknown> }> => {
+    const [first, second] = control.args as [string, unknown];
+    switch (control.op) {
+      case 'pause': {
+        const live = host.liveHandle(runId);
+        if (live !== undefined) {
+          await live.pause();
+          return {};
+        }
+        const record = await store.getRun(runId);
+        if (record !== undefined && terminal.has(record.status)) await local.pause(runId);
+        // A parked run stays parked (waiting for input is a pause of its own).
+        else if (record?.status === 'active') {
+          const loaded = await host.load(runId);
+          touched(loaded);
+          await loaded.pause();
+        }
+        return {};
+      }
+      case 'resume': {
+        const live = host.liveHandle(runId) ?? (await host.load(runId));
+        touched(live);
+        await live.resume();
+        return {};
+      }
+      case 'cancel': {
+        const record = await store.getRun(runId);
+        if (record !== undefined && !terminal.has(record.status)) touched(await host.load(runId));
+        // The result comes once the run has ended (the job watches it meanwhile).
+        return { later: local.cancel(runId, first) };
+      }
+      case 'respond':
+        touched(await local.respond(runId, first, second));
+        return {};
+      case 'approve':
+        touched(await local.approve(runId, first));
+        return {};
+      case 'reject':
+        touched(await local.reject(runId, first, second as string | undefined));
+        return {};
+    }
+  };
+
+  /**
    * Applies the controls waiting for a run, in order, as the local runtime would (a run that ended
    * refuses a pause; a parked run is loaded for an answer, a resume or a cancel). A run that a
    * control loads stays live here: the job's loop finds it with `liveHandle` and watches it.
+   *
+   * A control moves to the run's `applying` list as it is taken, and leaves it only once its effect
+   * is in the run's checkpoints and its caller has been answered: a worker that dies in between
+   * leaves it to the next holder of the run, which applies it again (`again`). An answer applied
+   * again that finds its request gone was applied before: it is answered as done. A cancel is
+   * answered, and done with, once the run has ended; the controls after it do not wait for that.
    */
   const drainControls = async (
     runId: string,
@@ -117,62 +174,37 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
   ): Promise<void> => {
     for (;;) {
       if (closing) return;
-      const text = await redis.client.lpop(keys.controls(runId));
+      const text = await redis.client.lmove(keys.controls(runId), keys.applying(runId), 'LEFT', 'RIGHT');
       if (text === null) return;
       const control = JSON.parse(text) as ClusterControl;
-      const address = { to: control.to, id: control.id };
+      const done = async (body: Omit<ClusterReply, 'id'>) => {
+        await reply({ to: control.to, id: control.id }, body);
+        await redis.client.lrem(keys.applying(runId), 1, text).catch(() => {});
+      };
+      let applied: { value?: unknown; later?: Promise<unknown> } = {};
+      let outcome: Promise<unknown>;
       try {
-        const [first, second] = control.args as [string, unknown];
-        switch (control.op) {
-          case 'pause': {
-            const live = host.liveHandle(runId);
-            if (live !== undefined) await live.pause();
-            else {
-              const record = await store.getRun(runId);
-              if (record !== undefined && terminal.has(record.status)) await local.pause(runId);
-              // A parked run stays parked (waiting for input is a pause of its own).
-              else if (record?.status === 'active') {
-                const loaded = await host.load(runId);
-                touched(loaded);
-                await loaded.pause();
-              }
-            }
-            await reply(address, {});
-            break;
-          }
-          case 'resume': {
-            const live = host.liveHandle(runId) ?? (await host.load(runId));
-            touched(live);
-            await live.resume();
-            await reply(address, {});
-            break;
-          }
-          case 'cancel': {
-            // The result comes once the run has ended (the job watches it meanwhile).
-            const record = await store.getRun(runId);
-            if (record !== undefined && !terminal.has(record.status)) touched(await host.load(runId));
-            void local.cancel(runId, first).then(
-              (result) => reply(address, { value: result }),
-              (error: unknown) => reply(address, { error: replyError(error) }),
-            );
-            break;
-          }
-          case 'respond':
-            touched(await local.respond(runId, first, second));
-            await reply(address, {});
-            break;
-          case 'approve':
-            touched(await local.approve(runId, first));
-            await reply(address, {});
-            break;
-          case 'reject':
-            touched(await local.reject(runId, first, second as string | undefined));
-            await reply(address, {});
-            break;
-        }
+        applied = await applyControl(runId, control, touched);
+        outcome = applied.later ?? Promise.resolve(applied.value);
       } catch (error) {
-        await reply(address, { error: replyError(error) });
+        outcome = Promise.reject(error);
       }
+      const durable = outcome.then(async (value) => {
+        await host.checkpointsFlushed(runId);
+        return value;
+      });
+      const answered = durable.then(
+        (value) => done(value === undefined ? {} : { value }),
+        (error: unknown) => {
+          const appliedBefore =
+            control.again === true &&
+            ['respond', 'approve', 'reject'].includes(control.op) &&
+            AgentchartError.isInstance(error) &&
+            error.code === 'REQUEST_NOT_FOUND';
+          return done(appliedBefore ? {} : { error: replyError(error) });
+        },
+      );
+      if (applied.later === undefined) await answered;
     }
   };
 
@@ -315,6 +347,8 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       } else await again(data, Math.max(await redis.client.pttl(keys.owner(runId)), 50));
       return;
     }
+    // What a previous holder took and was not done with is applied again, before what came after.
+    await redis.client.agentchartRequeueControls(keys.applying(runId), keys.controls(runId));
     // Controls are applied one drain at a time, whoever asks (a poke, the job's loop, the backstop):
     // a drain may load the run again, and the loop must see that before it lets the run go.
     let draining: Promise<void> = Promise.resolve();

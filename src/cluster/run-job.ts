@@ -46,6 +46,8 @@ export interface ClusterControl {
   to: string;
   op: 'pause' | 'resume' | 'cancel' | 'respond' | 'approve' | 'reject';
   args: unknown[];
+  /** Taken before by a worker that lost the run before it was done with it. */
+  again?: true;
 }
 
 /** A worker's answer to a request or a control. */

@@ -63,7 +63,13 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const settings = resolveRuntimeConfig(config);
   const { cluster } = config;
   if (cluster === undefined) {
-    const { load: _, liveHandle: __, eventsFlushed: ___, ...runtime } = createLocalRuntime(config, settings);
+    const {
+      load: _,
+      liveHandle: __,
+      eventsFlushed: ___,
+      checkpointsFlushed: ____,
+      ...runtime
+    } = createLocalRuntime(config, settings);
     return runtime;
   }
   const listeners = new Set<(runId: string, epoch: number) => void>();
@@ -73,13 +79,14 @@ export function createRuntime(config: RuntimeConfig): Runtime {
       for (const listener of listeners) listener(runId, epoch);
     },
   });
-  const { load, liveHandle, eventsFlushed, ...localRuntime } = local;
+  const { load, liveHandle, eventsFlushed, checkpointsFlushed, ...localRuntime } = local;
   return cluster.attach({
     config,
     local: localRuntime,
     load,
     liveHandle,
     eventsFlushed,
+    checkpointsFlushed,
     onRunLive: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -96,6 +103,7 @@ function createLocalRuntime(
   load(runId: string): Promise<RunHandle>;
   liveHandle(runId: string): RunHandle | undefined;
   eventsFlushed(): Promise<void>;
+  checkpointsFlushed(runId: string): Promise<void>;
 } {
   const settings = resolved ?? resolveRuntimeConfig(config);
   const inspection = typeof config.inspect === 'string' ? webSocketInspection(config.inspect) : undefined;
@@ -409,6 +417,7 @@ function createLocalRuntime(
     load,
     liveHandle: (runId) => loaded.get(runId)?.handle,
     eventsFlushed: () => environment.eventLogs.flushed(),
+    checkpointsFlushed: async (runId) => loaded.get(runId)?.checkpointsFlushed(),
     work: async () => {
       throw new AgentchartError({
         code: 'INVALID_ARGUMENT',

@@ -41,6 +41,11 @@ export interface ClusterHost {
   liveHandle(runId: string): RunHandle | undefined;
   /** Resolves once every event logged so far is in the store's event log. */
   eventsFlushed(): Promise<void>;
+  /**
+   * Resolves once the checkpoints a run live here asked for so far are written (at once if it is
+   * not live here: a run that left wrote its checkpoints first); rejects if one could not be.
+   */
+  checkpointsFlushed(runId: string): Promise<void>;
   /** Called when a run this process executes is live, with the owner epoch its writes carry. */
   onRunLive(listener: (runId: string, epoch: number) => void): () => void;
 }

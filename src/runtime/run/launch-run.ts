@@ -31,7 +31,15 @@ export function launchRun(
     [Symbol.asyncIterator]: () => toAsyncIterable(lifecycle.events$)[Symbol.asyncIterator](),
     ...createRunControls(lifecycle, { registry: lifecycle.registry, reload: environment.reload }),
   };
-  loaded = { handle, leave: lifecycle.leave };
+  loaded = {
+    handle,
+    leave: lifecycle.leave,
+    async checkpointsFlushed() {
+      await lifecycle.started;
+      const { state } = lifecycle;
+      if (state.kind === 'live' || state.kind === 'leaving') await state.checkpointer.flushed();
+    },
+  };
   if (!finished) environment.loaded.set(spec.runId, loaded);
   return { handle, started: lifecycle.started };
 }

@@ -17,6 +17,8 @@ export interface LoadedRun {
   handle: RunHandle;
   /** Leaves this process without ending (see `RunLifecycle.leave`). */
   leave(reason: LeaveReason): Promise<void>;
+  /** Resolves once every checkpoint the run asked for so far is written; rejects if one could not be. */
+  checkpointsFlushed(): Promise<void>;
 }
 
 /** What every run of a runtime shares. */
