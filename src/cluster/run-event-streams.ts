@@ -6,7 +6,7 @@ import { lastAnswerOf } from '../model/message.js';
 import type { EventLogStore } from '../persistence/event-log-store.js';
 import type { RunStore } from '../persistence/run-store.js';
 import type { RunStatus } from '../run-result.js';
-import { type Cursor, unseen } from '../streaming/event-log.js';
+import { runEventFollower, unseen } from '../streaming/event-log.js';
 import type { RunEvent } from '../streaming/run-event.js';
 import type { ClusterKeys } from './cluster-keys.js';
 import type { ClusterRedis } from './cluster-redis.js';
@@ -127,18 +127,9 @@ export function followClusterEvents(options: {
 }): Observable<RunEvent> {
   const { keys, runId } = options;
   return new Observable<RunEvent>((subscriber) => {
-    const cursor: Cursor = { seq: options.fromSeq - 1 };
-    let stopped = false;
+    const follower = runEventFollower(subscriber, options.fromSeq);
+    const { cursor, forward } = follower;
     let reader: Redis | undefined;
-    const forward = (event: RunEvent | undefined) => {
-      if (stopped || event === undefined || event.seq <= cursor.seq) return;
-      cursor.seq = event.seq;
-      subscriber.next(event);
-      if (event.type === 'run-end') {
-        stopped = true;
-        subscriber.complete();
-      }
-    };
 
     /**
      * A run whose record says it ended, and whose end the reader has not seen: looked at again on
@@ -149,7 +140,7 @@ export function followClusterEvents(options: {
     const endedWithoutEnd = async (
       store: EventLogStore & Pick<RunStore, 'getRun'> & Partial<Pick<RunStore, 'getCheckpoint'>>,
     ) => {
-      if (++endedLooks < 3 || stopped) return;
+      if (++endedLooks < 3 || follower.stopped) return;
       const record = await store.getRun(runId);
       const head =
         record?.headCheckpointId == null ? undefined : await store.getCheckpoint?.(record.headCheckpointId);
@@ -182,7 +173,7 @@ export function followClusterEvents(options: {
         // The whole tail: a block the store coalesced may start below the stream's oldest entry and
         // end above it (the stream's entries it covers are then skipped as seen).
         for (const stored of await store.readEvents(runId, cursor.seq + 1)) forward(unseen(stored, cursor));
-        if (stopped) return '$';
+        if (follower.stopped) return '$';
         if (oldest === undefined) {
           // The marker first: a worker takes it away only once the run is stored.
           const dispatched = cursor.seq < 0 && (await options.dispatched(runId));
@@ -203,11 +194,11 @@ export function followClusterEvents(options: {
     };
 
     const run = async () => {
-      while (!stopped) {
+      while (!follower.stopped) {
         try {
           reader ??= options.redis.blocking();
           let lastId = await catchUp(reader);
-          while (!stopped) {
+          while (!follower.stopped) {
             const read = (await reader.xread('BLOCK', blockMs, 'STREAMS', keys.events(runId), lastId)) as
               | [string, StreamEntry[]][]
               | null;
@@ -217,7 +208,7 @@ export function followClusterEvents(options: {
                 forward(eventOf(entry));
               }
             }
-            if (read === null && !stopped) {
+            if (read === null && !follower.stopped) {
               // A stream that expired under a reader (the run ended long ago), or one that lacks the
               // end of a run that ended (its writer was fenced, or Redis restarted): from the store.
               const store = await options.store();
@@ -226,16 +217,15 @@ export function followClusterEvents(options: {
               else if (record !== undefined && terminal.has(record.status)) {
                 for (const stored of await store.readEvents(runId, cursor.seq + 1))
                   forward(unseen(stored, cursor));
-                if (!stopped) await endedWithoutEnd(store);
+                if (!follower.stopped) await endedWithoutEnd(store);
               }
             }
           }
         } catch (error) {
-          if (stopped) return;
+          if (follower.stopped) return;
           const code = (error as { code?: unknown }).code;
           if (code === 'RUN_NOT_FOUND' || code === 'RUNTIME_CLOSED' || options.redis.closed) {
-            stopped = true;
-            subscriber.error(error);
+            follower.fail(error);
             return;
           }
           reader?.disconnect();
@@ -246,7 +236,7 @@ export function followClusterEvents(options: {
     };
     void run();
     return () => {
-      stopped = true;
+      follower.stop();
       reader?.disconnect();
     };
   });

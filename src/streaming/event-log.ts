@@ -1,4 +1,4 @@
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject, type Subscriber } from 'rxjs';
 import { runNotFound } from '../agentchart-error.js';
 import type { EventLogStore, StoredRunEvent } from '../persistence/event-log-store.js';
 import type { RunStore } from '../persistence/run-store.js';
@@ -169,6 +169,55 @@ export function unseen(stored: StoredRunEvent, cursor: Cursor): RunEvent | undef
   return withText(event, deltaText(event).slice(skipped));
 }
 
+/**
+ * A reader's hand-off of a run's events to its subscriber: each event past its cursor once, in seq
+ * order, completing after `run-end`. `stopped` once it completed, failed, or the subscriber left.
+ */
+export interface RunEventFollower {
+  readonly cursor: Cursor;
+  readonly stopped: boolean;
+  /** Hands the event on if it is past the cursor (and completes after a `run-end`). */
+  forward(event: RunEvent | undefined): void;
+  /** Nothing more will come: completes the subscriber. */
+  complete(): void;
+  /** Fails the subscriber. */
+  fail(error: unknown): void;
+  /** The subscriber left: nothing more is handed on. */
+  stop(): void;
+}
+
+/** Creates the {@link RunEventFollower} of a subscriber that reads from `fromSeq` on. */
+export function runEventFollower(subscriber: Subscriber<RunEvent>, fromSeq: number): RunEventFollower {
+  const cursor: Cursor = { seq: fromSeq - 1 };
+  let stopped = false;
+  const follower: RunEventFollower = {
+    cursor,
+    get stopped() {
+      return stopped;
+    },
+    forward(event) {
+      if (stopped || event === undefined || event.seq <= cursor.seq) return;
+      cursor.seq = event.seq;
+      subscriber.next(event);
+      if (event.type === 'run-end') follower.complete();
+    },
+    complete() {
+      if (stopped) return;
+      stopped = true;
+      subscriber.complete();
+    },
+    fail(error) {
+      if (stopped) return;
+      stopped = true;
+      subscriber.error(error);
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+  return follower;
+}
+
 /** What {@link followRunEvents} needs of the runtime. */
 export interface EventLogSource {
   /** The store's event logs, and its runs (to tell a run that ended from one that never was). */
@@ -188,22 +237,13 @@ export interface EventLogSource {
  */
 export function followRunEvents(source: EventLogSource, runId: string, fromSeq = 0): Observable<RunEvent> {
   return new Observable<RunEvent>((subscriber) => {
-    const cursor: Cursor = { seq: fromSeq - 1 };
-    let stopped = false;
+    const follower = runEventFollower(subscriber, fromSeq);
+    const { cursor, forward } = follower;
     let attached: { unsubscribe(): void } | undefined;
-    const forward = (event: RunEvent | undefined) => {
-      if (stopped || event === undefined || event.seq <= cursor.seq) return;
-      cursor.seq = event.seq;
-      subscriber.next(event);
-      if (event.type === 'run-end') {
-        stopped = true;
-        subscriber.complete();
-      }
-    };
 
     /** Catches up from the store and the log's pending events, then follows the log live. */
     const attach = async (log: RunEventLog | undefined) => {
-      if (stopped) return;
+      if (follower.stopped) return;
       const early: RunEvent[] = [];
       let caughtUp = false;
       attached?.unsubscribe();
@@ -215,11 +255,10 @@ export function followRunEvents(source: EventLogSource, runId: string, fromSeq =
       for (const event of pending) forward(event);
       for (const event of early) forward(event);
       caughtUp = true;
-      if (stopped) return;
+      if (follower.stopped) return;
       // The run ended here, and the reader already had its end: there is nothing more to come.
       if (log?.ended === true) {
-        stopped = true;
-        subscriber.complete();
+        follower.complete();
         return;
       }
       if (log !== undefined) return;
@@ -230,22 +269,19 @@ export function followRunEvents(source: EventLogSource, runId: string, fromSeq =
       if (record === undefined && cursor.seq < 0 && !known) {
         throw runNotFound(runId);
       }
-      if (record !== undefined && terminal.has(record.status)) {
-        stopped = true;
-        subscriber.complete();
-      }
+      if (record !== undefined && terminal.has(record.status)) follower.complete();
     };
     // One catch-up at a time, so events go out in order.
     let chain = Promise.resolve();
     const request = (log: RunEventLog | undefined) => {
-      chain = chain.then(() => attach(log)).catch((error: unknown) => subscriber.error(error));
+      chain = chain.then(() => attach(log)).catch((error: unknown) => follower.fail(error));
     };
     const launches = source.opened$.subscribe((log) => {
       if (log.runId === runId) request(log);
     });
     request(source.logOf(runId));
     return () => {
-      stopped = true;
+      follower.stop();
       launches.unsubscribe();
       attached?.unsubscribe();
     };
