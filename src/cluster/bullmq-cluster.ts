@@ -303,7 +303,8 @@ function createClusterRuntime(
     ][];
     const fields = last?.[1] ?? [];
     const fromStream = Number(fields[fields.indexOf('seq') + 1] ?? -1);
-    const logged = await store.readEvents(runId);
+    // Only what the store logged past the stream's newest entry (all of it, if the stream is gone).
+    const logged = await store.readEvents(runId, fromStream + 1);
     const fromLog = logged.at(-1)?.event.seq ?? -1;
     return Math.max(fromStream, fromLog) + 1;
   };
