@@ -1,15 +1,13 @@
 import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import { runNotFound } from '../agentchart-error.js';
-import type { AgentRunContext } from '../machines/agent-run-types.js';
-import { lastAnswerOf } from '../model/message.js';
 import type { EventLogStore } from '../persistence/event-log-store.js';
 import type { RunStore } from '../persistence/run-store.js';
-import type { RunStatus } from '../run-result.js';
 import { runEventFollower, unseen } from '../streaming/event-log.js';
 import type { RunEvent } from '../streaming/run-event.js';
 import type { ClusterKeys } from './cluster-keys.js';
 import type { ClusterRedis } from './cluster-redis.js';
+import { resultOfCheckpoint } from './result-of-checkpoint.js';
 
 const terminal = new Set<string>(['done', 'failed', 'cancelled']);
 
@@ -145,21 +143,12 @@ export function followClusterEvents(options: {
       const head =
         record?.headCheckpointId == null ? undefined : await store.getCheckpoint?.(record.headCheckpointId);
       if (head === undefined) return;
-      const status = head.status as RunStatus;
-      const context = head.context as AgentRunContext;
       forward({
         type: 'run-end',
         runId,
         seq: cursor.seq + 1,
         at: Date.parse(head.savedAt),
-        result: {
-          runId,
-          status,
-          success: status === 'done',
-          output: lastAnswerOf(context.messages),
-          ...(context.error === undefined ? {} : { error: context.error }),
-          usage: { ...context.usage, turns: context.turn, costUsd: context.costUsd },
-        },
+        result: resultOfCheckpoint(runId, head),
       } as RunEvent);
     };
 
