@@ -89,6 +89,28 @@ describe.skipIf(skip !== undefined)('postgresStore', () => {
     expect(await sql(`SELECT version FROM ${schema}.migrations`)).toHaveLength(1);
   });
 
+  it('keeps schemas with long names apart: two 63-character schemas on one pool, differing in their last letter', async () => {
+    // Postgres cuts prepared statements' names at 63 bytes: named after the schema, a long schema's
+    // `get` ran its `getMany`, and two such schemas on one pool read each other.
+    const base = freshSchema('long').padEnd(62, 'x');
+    const [one, two] = [`${base}a`, `${base}b`];
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 1 });
+    try {
+      const first = await postgresStore({ pool }, { schema: one });
+      const second = await postgresStore({ pool }, { schema: two });
+      const run = createRuntime({ model: scriptedModel(() => ({ text: 'in one' })), store: first });
+      expect((await run.start({ input: 'go', runId: 'only-in-one' }).result).output).toBe('in one');
+      await run.close();
+      expect((await first.getRun('only-in-one'))?.status).toBe('done');
+      expect(await first.listCheckpoints({ runId: 'only-in-one' })).not.toHaveLength(0);
+      expect(await second.getRun('only-in-one')).toBeUndefined();
+      expect(await second.listRuns()).toEqual([]);
+    } finally {
+      await pool.end();
+      for (const schema of [one, two]) await sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    }
+  });
+
   it('refuses a schema made by a newer agentchart with STORE_ERROR, and changes nothing', async () => {
     const schema = freshSchema('newer');
     await (await postgresStore({ connectionString: postgresUrl }, { schema })).close();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { AgentchartError } from '../../agentchart-error.js';
 import type { KeyRange, KeyValue, KeyValueExpectation, KeyValueWrite } from '../key-value/key-value.js';
@@ -67,8 +68,11 @@ export async function postgresKeyValue(
     getMany: `SELECT key, value FROM ${schema}.entries WHERE key = ANY($1::text[])`,
     batchIf: `SELECT ${schema}.batch_if($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS applied`,
   };
+  // Prepared statements are named per schema (a pool may serve several), by a digest: Postgres cuts
+  // names at 63 bytes, and a long schema's `get` and `getMany` would otherwise be one statement.
+  const prefix = `agentchart_${createHash('sha256').update(schema).digest('hex').slice(0, 16)}`;
   const named = (name: keyof typeof statements, values: unknown[]) => ({
-    name: `agentchart_${schema}_${name}`,
+    name: `${prefix}_${name}`,
     text: statements[name],
     values,
   });
