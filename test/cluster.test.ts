@@ -331,70 +331,80 @@ describe.skipIf(skip !== undefined)('the cluster', () => {
     }
   });
 
-  it('applies an approval again on the next worker when the worker that took it is killed before its effect is checkpointed', {
-    timeout: 60_000,
-  }, async () => {
-    const schema = freshSchema('cluster_control_kill');
-    const queue = `control-kill-${process.pid}-${Date.now()}`;
-    const storeUrl = `${postgresUrl}?schema=${schema}`;
-    const effects = join(mkdtempSync(join(tmpdir(), 'agentchart-cluster-')), 'effects.log');
-    // This worker never finishes writing the checkpoint an approval leads to.
-    const first = startWorker(storeUrl, queue, effects, {
-      AGENTCHART_TEST_APPROVAL: '1',
-      AGENTCHART_TEST_HANG_ACT_CHECKPOINT: '1',
-    });
-    await first.ready;
-    const api = await apiRuntime(schema, queue, [workTool(effects, { needsApproval: true })]);
-    try {
-      const runId = 'approve-then-kill';
-      const run = api.runtime.start({ input: runId, runId });
-      const answered = new Set<string>();
-      const waiting: string[] = [];
-      let killed = false;
-      for await (const event of run) {
-        if (event.type === 'input-request' && !answered.has(event.request.requestId)) {
-          answered.add(event.request.requestId);
-          waiting.push(event.request.requestId);
+  // Killed before the approval's step is stored, the next worker applies it; killed after, the next
+  // worker finds the request answered and answers the approval as done.
+  it.each([
+    ['before', 'applies it again'],
+    ['after', 'answers it as done'],
+  ] as const)(
+    'takes an approval whose worker is killed %s its step is checkpointed: the next worker %s',
+    {
+      timeout: 60_000,
+    },
+    async (when, _outcome) => {
+      const schema = freshSchema(`cluster_control_kill_${when}`);
+      const queue = `control-kill-${when}-${process.pid}-${Date.now()}`;
+      const storeUrl = `${postgresUrl}?schema=${schema}`;
+      const effects = join(mkdtempSync(join(tmpdir(), 'agentchart-cluster-')), 'effects.log');
+      // This worker never finishes writing the checkpoint an approval leads to.
+      const first = startWorker(storeUrl, queue, effects, {
+        AGENTCHART_TEST_APPROVAL: '1',
+        AGENTCHART_TEST_HANG_ACT_CHECKPOINT: when,
+      });
+      await first.ready;
+      const api = await apiRuntime(schema, queue, [workTool(effects, { needsApproval: true })]);
+      try {
+        const runId = 'approve-then-kill';
+        const run = api.runtime.start({ input: runId, runId });
+        const answered = new Set<string>();
+        const waiting: string[] = [];
+        let killed = false;
+        for await (const event of run) {
+          if (event.type === 'input-request' && !answered.has(event.request.requestId)) {
+            answered.add(event.request.requestId);
+            waiting.push(event.request.requestId);
+          }
+          if (event.type !== 'checkpoint' || event.phase !== 'waiting_input') continue;
+          if (!killed && waiting.length === 2) {
+            killed = true;
+            const [fast, slow] = waiting.splice(0) as [string, string];
+            await api.runtime.approve(runId, fast);
+            // The second approval moves the run on to its tool calls: the worker applies it, and hangs
+            // writing that step. It is killed there, and another worker takes the run.
+            const approving = api.runtime.approve(runId, slow);
+            await effectWhere(effects, (list) => list.find((effect) => effect.callId === 'act-checkpoint'));
+            first.child.kill('SIGKILL');
+            await first.exited;
+            const second = startWorker(storeUrl, queue, effects, { AGENTCHART_TEST_APPROVAL: '1' });
+            await second.ready;
+            // Answered once its effect is stored, by the worker that applied it again.
+            await approving;
+            continue;
+          }
+          for (const requestId of waiting.splice(0)) await api.runtime.approve(runId, requestId);
         }
-        if (event.type !== 'checkpoint' || event.phase !== 'waiting_input') continue;
-        if (!killed && waiting.length === 2) {
-          killed = true;
-          const [fast, slow] = waiting.splice(0) as [string, string];
-          await api.runtime.approve(runId, fast);
-          // The second approval moves the run on to its tool calls: the worker applies it, and hangs
-          // writing that step. It is killed there, and another worker takes the run.
-          const approving = api.runtime.approve(runId, slow);
-          await effectWhere(effects, (list) => list.find((effect) => effect.callId === 'act-checkpoint'));
-          first.child.kill('SIGKILL');
-          await first.exited;
-          const second = startWorker(storeUrl, queue, effects, { AGENTCHART_TEST_APPROVAL: '1' });
-          await second.ready;
-          // Answered once its effect is stored, by the worker that applied it again.
-          await approving;
-          continue;
-        }
-        for (const requestId of waiting.splice(0)) await api.runtime.approve(runId, requestId);
+        expect(killed).toBe(true);
+        const result = await run.result;
+        expect([result.status, result.output]).toEqual(['done', answerOf(runId)]);
+        // The approved calls ran once each, on the second worker: none on the one that was killed.
+        const starts = effectsOf(effects).filter(
+          (effect) => effect.phase === 'start' && effect.callId !== 'act-checkpoint',
+        );
+        expect(starts.map((effect) => effect.callId).sort()).toEqual(
+          Array.from({ length: toolTurns }, (_, step) => [
+            callIdOf(runId, step, 'fast'),
+            callIdOf(runId, step, 'slow'),
+          ])
+            .flat()
+            .sort(),
+        );
+        expect(starts.some((effect) => effect.pid === first.child.pid)).toBe(false);
+      } finally {
+        console.log('DBG', first.output());
+        await api.close();
       }
-      expect(killed).toBe(true);
-      const result = await run.result;
-      expect([result.status, result.output]).toEqual(['done', answerOf(runId)]);
-      // The approved calls ran once each, on the second worker: none on the one that was killed.
-      const starts = effectsOf(effects).filter(
-        (effect) => effect.phase === 'start' && effect.callId !== 'act-checkpoint',
-      );
-      expect(starts.map((effect) => effect.callId).sort()).toEqual(
-        Array.from({ length: toolTurns }, (_, step) => [
-          callIdOf(runId, step, 'fast'),
-          callIdOf(runId, step, 'slow'),
-        ])
-          .flat()
-          .sort(),
-      );
-      expect(starts.some((effect) => effect.pid === first.child.pid)).toBe(false);
-    } finally {
-      await api.close();
-    }
-  });
+    },
+  );
 
   it('survives 10 workers killed with SIGKILL: every run ends with its output, and no journaled call runs again', {
     timeout: 240_000,

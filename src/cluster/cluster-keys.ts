@@ -36,6 +36,12 @@ export function jobIdOf(runId: string, continuation?: string): string {
   return continuation === undefined ? safe : `${safe}~${continuation}`;
 }
 
+/** Lua: a control's JSON marked as taken before (`"again":true`), once however often it is marked. */
+const markedAgain = `local function again(text)
+  if string.sub(text, 1, 14) == '{"again":true,' then return text end
+  return '{"again":true,' .. string.sub(text, 2)
+end`;
+
 /** Lua scripts: each decided by Redis in one step. */
 export const scripts = {
   /** KEYS: owner. ARGV: worker, ttl ms. Takes the run if nobody holds it. */
@@ -82,13 +88,35 @@ return 1`,
    */
   requeueControls: {
     numberOfKeys: 2,
-    lua: `local moved = 0
+    lua: `${markedAgain}
+local moved = 0
 while true do
   local text = redis.call('RPOP', KEYS[1])
   if not text then return moved end
-  redis.call('LPUSH', KEYS[2], '{"again":true,' .. string.sub(text, 2))
+  redis.call('LPUSH', KEYS[2], again(text))
   moved = moved + 1
 end`,
+  },
+  /**
+   * KEYS: owner, controls, applying. ARGV: worker. Takes the run's next control into `applying`, if
+   * this worker holds the run (a worker that lost it takes nothing); nil when there is none.
+   */
+  takeControl: {
+    numberOfKeys: 3,
+    lua: `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+return redis.call('LMOVE', KEYS[2], KEYS[3], 'LEFT', 'RIGHT')`,
+  },
+  /**
+   * KEYS: applying, controls. ARGV: the control's JSON. Gives a control this worker took back to
+   * the head of the run's controls, marked `"again":true`, unless the run's next holder took it
+   * back already.
+   */
+  giveBackControl: {
+    numberOfKeys: 2,
+    lua: `${markedAgain}
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], again(ARGV[1]))
+return 1`,
   },
   /** KEYS: epoch, events. ARGV: epoch, ttl ms. The run ended: its stream expires later. */
   endStream: {

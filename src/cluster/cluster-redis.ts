@@ -17,6 +17,13 @@ export interface ClusterCommands {
   ): Promise<number>;
   agentchartEndStream(epochKey: string, events: string, epoch: number, ttlMs: number): Promise<number>;
   agentchartRequeueControls(applying: string, controls: string): Promise<number>;
+  agentchartTakeControl(
+    owner: string,
+    controls: string,
+    applying: string,
+    worker: string,
+  ): Promise<string | null>;
+  agentchartGiveBackControl(applying: string, controls: string, control: string): Promise<number>;
 }
 
 /** Where Redis is: ioredis options, or a `redis://` URL. */
@@ -56,6 +63,8 @@ export function connectRedis(connection: RedisConnection): ClusterRedis {
   client.defineCommand('agentchartAppendEvents', scripts.appendEvents);
   client.defineCommand('agentchartEndStream', scripts.endStream);
   client.defineCommand('agentchartRequeueControls', scripts.requeueControls);
+  client.defineCommand('agentchartTakeControl', scripts.takeControl);
+  client.defineCommand('agentchartGiveBackControl', scripts.giveBackControl);
   let subscriber: Redis | undefined;
   const blockers = new Set<Redis>();
   let closed = false;

@@ -9,6 +9,7 @@ import { unseen } from '../streaming/event-log.js';
 import type { ClusterSettings } from './bullmq-cluster.js';
 import { type ClusterKeys, jobIdOf } from './cluster-keys.js';
 import type { ClusterRedis } from './cluster-redis.js';
+import { resultOfCheckpoint } from './result-of-checkpoint.js';
 import { createStreamWriter } from './run-event-streams.js';
 import type { ClusterControl, ClusterReply, RunJob } from './run-job.js';
 
@@ -21,6 +22,8 @@ const parked = new Set<string>(['paused', 'waiting_input']);
  */
 interface HeldRun {
   jobId: string;
+  /** Set once its job lets the run go: controls that come now are left to the run's next holder. */
+  exiting: boolean;
   poke(): void;
   live(handle: RunHandle): void;
   lose(): void;
@@ -100,6 +103,8 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
   const subscriber = redis.blocking();
   subscriber.on('message', (_channel: string, runId: string) => {
     const run = held.get(runId);
+    // Letting it go: its job looks at the controls once more when it has (and dispatches them).
+    if (run?.exiting === true) return;
     if (run !== undefined) run.poke();
     // Not here (any more): another worker takes the run up, with its controls.
     else void dispatch({ kind: 'continue', runId }, randomUUID()).catch(() => {});
@@ -141,6 +146,12 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       }
       case 'cancel': {
         const record = await store.getRun(runId);
+        // Applied again after the run ended (its worker died before it answered): the run's result.
+        if (control.again === true && record !== undefined && terminal.has(record.status)) {
+          const head =
+            record.headCheckpointId === null ? undefined : await store.getCheckpoint(record.headCheckpointId);
+          if (head !== undefined) return { value: resultOfCheckpoint(runId, head) };
+        }
         if (record !== undefined && !terminal.has(record.status)) touched(await host.load(runId));
         // The result comes once the run has ended (the job watches it meanwhile).
         return { later: local.cancel(runId, first) };
@@ -164,27 +175,49 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
    *
    * A control moves to the run's `applying` list as it is taken, and leaves it only once its effect
    * is in the run's checkpoints and its caller has been answered: a worker that dies in between
-   * leaves it to the next holder of the run, which applies it again (`again`). An answer applied
-   * again that finds its request gone was applied before: it is answered as done. A cancel is
-   * answered, and done with, once the run has ended; the controls after it do not wait for that.
+   * leaves it to the next holder of the run, which applies it again (`again`). So does a worker
+   * that lost the run or shuts down: it answers nothing and gives the control back. An answer
+   * applied again that finds its request gone was applied before: it is answered as done; a cancel
+   * applied again to a run that ended, with the run's result. A cancel is answered, and done with,
+   * once the run has ended; the controls after it do not wait for that. Only the worker that holds
+   * the run takes its controls.
    */
   const drainControls = async (
     runId: string,
-    touched: (handle: RunHandle) => void = () => {},
+    job: { touched(handle: RunHandle): void; lost(): boolean },
   ): Promise<void> => {
+    const gone = () => closing || job.lost();
     for (;;) {
-      if (closing) return;
-      const text = await redis.client.lmove(keys.controls(runId), keys.applying(runId), 'LEFT', 'RIGHT');
+      if (gone()) return;
+      const text = await redis.client.agentchartTakeControl(
+        keys.owner(runId),
+        keys.controls(runId),
+        keys.applying(runId),
+        workerId,
+      );
       if (text === null) return;
-      const control = JSON.parse(text) as ClusterControl;
+      let control: ClusterControl;
+      try {
+        control = JSON.parse(text) as ClusterControl;
+      } catch {
+        // Not a control of ours: dropped, rather than refused by every holder of the run for ever.
+        await redis.client.lrem(keys.applying(runId), 1, text);
+        continue;
+      }
       const done = async (body: Omit<ClusterReply, 'id'>) => {
+        if (gone()) {
+          await redis.client
+            .agentchartGiveBackControl(keys.applying(runId), keys.controls(runId), text)
+            .catch(() => {});
+          return;
+        }
         await reply({ to: control.to, id: control.id }, body);
         await redis.client.lrem(keys.applying(runId), 1, text).catch(() => {});
       };
       let applied: { value?: unknown; later?: Promise<unknown> } = {};
       let outcome: Promise<unknown>;
       try {
-        applied = await applyControl(runId, control, touched);
+        applied = await applyControl(runId, control, job.touched);
         outcome = applied.later ?? Promise.resolve(applied.value);
       } catch (error) {
         outcome = Promise.reject(error);
@@ -355,16 +388,28 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     const touchedBy: { touched: (handle: RunHandle) => void } = { touched: () => {} };
     const drain = () => {
       draining = draining
-        .then(() => drainControls(runId, (handle) => touchedBy.touched(handle)))
+        .then(() =>
+          drainControls(runId, { touched: (handle) => touchedBy.touched(handle), lost: () => lost }),
+        )
         .catch(() => {});
       return draining;
     };
     /** The copies of the run this job has watched: each copy is watched once. */
     const seen = new WeakSet<RunHandle>();
-    const wake = () => void drain();
+    const wake = () => {
+      if (!entry.exiting) void drain();
+    };
+    /** Resolves once no drain is in flight, including ones that start while it waits. */
+    const drainsSettled = async () => {
+      for (let current = draining; ; current = draining) {
+        await current;
+        if (current === draining) return;
+      }
+    };
     let lost = false;
     const entry: HeldRun = {
       jobId: job.id ?? '',
+      exiting: false,
       poke: () => wake(),
       live: (handle) => touchedBy.touched(handle),
       lose: () => {
@@ -424,10 +469,15 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
           if (record?.status === 'active') live = await host.load(runId);
         }
         if (live === undefined) {
-          await draining;
+          await drainsSettled();
           if (next !== undefined) continue;
           if (!closing && (await redis.client.llen(keys.controls(runId))) > 0) continue;
-          return;
+          // Letting it go: no drain starts now, and one that started while we looked is waited for.
+          entry.exiting = true;
+          await drainsSettled();
+          if (next === undefined) return;
+          entry.exiting = false;
+          continue;
         }
         seen.add(live);
         const { handedBack } = await watch(runId, live, () => lost);
@@ -446,7 +496,8 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       }
     } finally {
       clearInterval(renew);
-      held.delete(runId);
+      // A job of this run that BullMQ gave this worker again meanwhile holds it now.
+      if (held.get(runId) === entry) held.delete(runId);
       if (!lost) {
         await redis.client.agentchartReleaseOwner(keys.owner(runId), workerId).catch(() => {});
         // A control that came after the last look (its poke found the run still held here).
