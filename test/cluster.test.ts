@@ -400,7 +400,6 @@ describe.skipIf(skip !== undefined)('the cluster', () => {
         );
         expect(starts.some((effect) => effect.pid === first.child.pid)).toBe(false);
       } finally {
-        console.log('DBG', first.output());
         await api.close();
       }
     },
