@@ -20,7 +20,16 @@ interface Shared {
   users: number;
   /** One per folder, shared by every object on it: conditional batches of one key run one at a time. */
   mutex: KeyedMutex;
+  /**
+   * What the keys that conditional batches checked hold now, for every object on the folder: exact,
+   * because LevelDB's lock gives the folder to this process alone and every write here goes through
+   * this entry (a key a batch writes without holding it is forgotten instead). Bounded, oldest first.
+   */
+  checked: Map<string, string | undefined>;
 }
+
+/** How many checked keys a folder remembers the value of. */
+const checkedKeys = 10_000;
 
 /**
  * One `Level` instance per folder per process. A second `Level` on a folder this process already
@@ -48,11 +57,11 @@ export async function levelKeyValue(path: string, options: LevelKeyValueOptions 
       valueEncoding: 'utf8',
       createIfMissing: isNew,
     });
-    shared = { db, opened: db.open(), users: 0, mutex: createKeyedMutex() };
+    shared = { db, opened: db.open(), users: 0, mutex: createKeyedMutex(), checked: new Map() };
     openFolders.set(folder, shared);
   }
   shared.users++;
-  const { db, mutex } = shared;
+  const { db, mutex, checked } = shared;
   try {
     await shared.opened;
   } catch (cause) {
@@ -72,20 +81,56 @@ export async function levelKeyValue(path: string, options: LevelKeyValueOptions 
     return take(0);
   };
 
+  const remember = (key: string, value: string | undefined) => {
+    checked.delete(key);
+    checked.set(key, value);
+    if (checked.size > checkedKeys) checked.delete(checked.keys().next().value as string);
+  };
+  /** Writes a batch; what it writes to keys it does not hold is forgotten before and after. */
+  const write = async (writes: readonly KeyValueWrite[], held: ReadonlySet<string>) => {
+    const forget = () => {
+      for (const { key } of writes) if (!held.has(key)) checked.delete(key);
+    };
+    forget();
+    try {
+      await db.batch(writes as KeyValueWrite[]);
+    } catch (cause) {
+      for (const { key } of writes) checked.delete(key);
+      throw levelError(folder, 'batch', cause);
+    } finally {
+      forget();
+    }
+    for (const write of writes)
+      if (held.has(write.key)) remember(write.key, write.type === 'put' ? write.value : undefined);
+  };
+  const none = new Set<string>();
+
   return {
     get: (key) => db.get(key).catch(failed('get')),
     getMany: (keys) => db.getMany(keys as string[]).catch(failed('getMany')),
-    batch: (writes) => db.batch(writes as KeyValueWrite[]).catch(failed('batch')),
-    batchIf: (expected, writes) =>
-      holding(
-        expected.map(({ key }) => key),
-        async () => {
-          const stored = await db.getMany(expected.map(({ key }) => key)).catch(failed('getMany'));
-          if (expected.some(({ value }, index) => stored[index] !== value)) return false;
-          await db.batch(writes as KeyValueWrite[]).catch(failed('batch'));
-          return true;
-        },
-      ),
+    batch: (writes) => write(writes, none),
+    batchIf: (expected, writes) => {
+      const held = new Set(expected.map(({ key }) => key));
+      return holding([...held], async () => {
+        // What is stored now: remembered, or read (and remembered) for the keys not known.
+        const current = new Map<string, string | undefined>();
+        const unknown: string[] = [];
+        for (const key of held) {
+          if (checked.has(key)) current.set(key, checked.get(key));
+          else unknown.push(key);
+        }
+        if (unknown.length > 0) {
+          const stored = await db.getMany(unknown).catch(failed('getMany'));
+          unknown.forEach((key, index) => {
+            current.set(key, stored[index]);
+            remember(key, stored[index]);
+          });
+        }
+        if (expected.some(({ key, value }) => current.get(key) !== value)) return false;
+        await write(writes, held);
+        return true;
+      });
+    },
     async *range({ gte, lt, reverse = false, limit = -1 }) {
       try {
         yield* db.iterator({ gte, lt, reverse, limit });
