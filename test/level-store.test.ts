@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentchartError } from 'agentchart';
-import { levelStore } from 'agentchart/level';
+import { levelKeyValue, levelStore } from 'agentchart/level';
 import { testEnvelope, testMessage } from 'agentchart/testing';
 import { Level } from 'level';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ describe('levelStore', () => {
     const path = tempDir();
     const store = await levelStore({ path });
     const script = `
-      import { levelStore } from 'agentchart/level';
+      import { levelKeyValue, levelStore } from 'agentchart/level';
       try { await levelStore({ path: ${JSON.stringify(path)} }); console.log('opened'); }
       catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }`;
     const { stdout } = await runModuleScript(script);
@@ -37,6 +37,55 @@ describe('levelStore', () => {
     await second.close();
     expect(await first.getRun('r1')).toBeDefined();
     await first.close();
+  });
+
+  it('orders a write of a key a conditional batch checks after that batch: a fence moved meanwhile is never passed', async () => {
+    // The old owner's write is fenced on the epoch key and reads many keys (a slow read); the new
+    // owner's claim, started while that read is in flight, checks only the run key and moves the
+    // epoch on. The claim waits for the fenced write to finish, so the fenced write is checked
+    // against the epoch before the claim, and every later fenced write against the one after.
+    const path = tempDir();
+    let kv = await levelKeyValue(path);
+    await kv.batch([
+      { type: 'put', key: 'epoch', value: '1' },
+      { type: 'put', key: 'run', value: 'v1' },
+    ]);
+    for (let round = 0; round < 20; round++)
+      await kv.batch(
+        Array.from({ length: 5000 }, (_, index) => ({
+          type: 'put' as const,
+          key: `pad!${round * 5000 + index}x`,
+          value: 'p'.repeat(100),
+        })),
+      );
+    await kv.close();
+    kv = await levelKeyValue(path); // nothing remembered of the keys
+    const absent = Array.from({ length: 9000 }, (_, index) => ({ key: `pad!${index}`, value: undefined }));
+    const order: string[] = [];
+    const fenced = kv
+      .batchIf([{ key: 'epoch', value: '1' }, ...absent], [{ type: 'put', key: 'result!1', value: 'x' }])
+      .then((applied) => order.push(`fenced ${applied}`));
+    await new Promise((resolve) => setImmediate(resolve)); // its read is in flight
+    const claim = kv
+      .batchIf(
+        [{ key: 'run', value: 'v1' }],
+        [
+          { type: 'put', key: 'run', value: 'v2' },
+          { type: 'put', key: 'epoch', value: '2' },
+        ],
+      )
+      .then((applied) => order.push(`claim ${applied}`));
+    await Promise.all([fenced, claim]);
+    expect(order).toEqual(['fenced true', 'claim true']);
+    expect(await kv.get('epoch')).toBe('2');
+    expect(
+      await kv.batchIf([{ key: 'epoch', value: '1' }], [{ type: 'put', key: 'result!2', value: 'x' }]),
+    ).toBe(false);
+    expect(
+      await kv.batchIf([{ key: 'epoch', value: '2' }], [{ type: 'put', key: 'result!3', value: 'y' }]),
+    ).toBe(true);
+    expect(await kv.get('result!2')).toBeUndefined();
+    await kv.close();
   });
 
   it('keeps acknowledged data across reopening', async () => {

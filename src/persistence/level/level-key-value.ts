@@ -22,8 +22,8 @@ interface Shared {
   mutex: KeyedMutex;
   /**
    * What the keys that conditional batches checked hold now, for every object on the folder: exact,
-   * because LevelDB's lock gives the folder to this process alone and every write here goes through
-   * this entry (a key a batch writes without holding it is forgotten instead). Bounded, oldest first.
+   * because LevelDB's lock gives the folder to this process alone, every write here goes through
+   * this entry, and a key is read into it or written only under its lock. Bounded, oldest first.
    */
   checked: Map<string, string | undefined>;
 }
@@ -86,36 +86,41 @@ export async function levelKeyValue(path: string, options: LevelKeyValueOptions 
     checked.set(key, value);
     if (checked.size > checkedKeys) checked.delete(checked.keys().next().value as string);
   };
-  /** Writes a batch; what it writes to keys it does not hold is forgotten before and after. */
-  const write = async (writes: readonly KeyValueWrite[], held: ReadonlySet<string>) => {
-    const forget = () => {
-      for (const { key } of writes) if (!held.has(key)) checked.delete(key);
-    };
-    forget();
+  /**
+   * Writes a batch, holding every key it writes (the caller does): a key's value changes only under
+   * its lock, so what the folder remembers of it stays exact. `checking` are the keys a conditional
+   * batch checked; they, and keys remembered already, are remembered as written.
+   */
+  const write = async (writes: readonly KeyValueWrite[], checking: ReadonlySet<string>) => {
     try {
       await db.batch(writes as KeyValueWrite[]);
     } catch (cause) {
       for (const { key } of writes) checked.delete(key);
       throw levelError(folder, 'batch', cause);
-    } finally {
-      forget();
     }
-    for (const write of writes)
-      if (held.has(write.key)) remember(write.key, write.type === 'put' ? write.value : undefined);
+    for (const write of writes) {
+      if (checking.has(write.key) || checked.has(write.key))
+        remember(write.key, write.type === 'put' ? write.value : undefined);
+    }
   };
   const none = new Set<string>();
 
   return {
     get: (key) => db.get(key).catch(failed('get')),
     getMany: (keys) => db.getMany(keys as string[]).catch(failed('getMany')),
-    batch: (writes) => write(writes, none),
+    batch: (writes) =>
+      holding(
+        writes.map(({ key }) => key),
+        () => write(writes, none),
+      ),
     batchIf: (expected, writes) => {
-      const held = new Set(expected.map(({ key }) => key));
-      return holding([...held], async () => {
+      const checking = new Set(expected.map(({ key }) => key));
+      // Held: what it checks, and what it writes (no other batch changes them meanwhile).
+      return holding([...checking, ...writes.map(({ key }) => key)], async () => {
         // What is stored now: remembered, or read (and remembered) for the keys not known.
         const current = new Map<string, string | undefined>();
         const unknown: string[] = [];
-        for (const key of held) {
+        for (const key of checking) {
           if (checked.has(key)) current.set(key, checked.get(key));
           else unknown.push(key);
         }
@@ -127,7 +132,7 @@ export async function levelKeyValue(path: string, options: LevelKeyValueOptions 
           });
         }
         if (expected.some(({ key, value }) => current.get(key) !== value)) return false;
-        await write(writes, held);
+        await write(writes, checking);
         return true;
       });
     },
