@@ -3,11 +3,12 @@
  * process), what it refuses, and that no connection is held while a run waits on its model.
  */
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AgentchartError, createRuntime, defineTool, openStore } from 'agentchart';
-import { postgresStore } from 'agentchart/postgres';
+import { postgresKeyValue, postgresStore } from 'agentchart/postgres';
 import { scriptedModel } from 'agentchart/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,7 +68,7 @@ describe.skipIf(skip !== undefined)('postgresStore', () => {
       const applied = await sql<{ version: number }>(
         `SELECT version FROM ${schema}.migrations ORDER BY version`,
       );
-      expect(applied.map(({ version }) => version)).toEqual([1]);
+      expect(applied.map(({ version }) => version)).toEqual([1, 2]);
       // Every one of them works on the same tables.
       const [first] = opened;
       await first?.createRun({ runId: 'r', forkOf: null, messages: [] });
@@ -86,7 +87,7 @@ describe.skipIf(skip !== undefined)('postgresStore', () => {
     const again = await postgresStore({ connectionString: postgresUrl }, { schema });
     expect((await again.getRun('kept'))?.runId).toBe('kept');
     await again.close();
-    expect(await sql(`SELECT version FROM ${schema}.migrations`)).toHaveLength(1);
+    expect(await sql(`SELECT version FROM ${schema}.migrations`)).toHaveLength(2);
   });
 
   it('keeps schemas with long names apart: two 63-character schemas on one pool, differing in their last letter', async () => {
@@ -111,6 +112,82 @@ describe.skipIf(skip !== undefined)('postgresStore', () => {
     }
   });
 
+  it('brings a schema of an earlier version up to date when it opens it, keeping what it holds', async () => {
+    const schema = freshSchema('upgrade');
+    const store = await postgresStore({ connectionString: postgresUrl }, { schema });
+    await store.createRun({ runId: 'kept', forkOf: null, messages: [] });
+    await store.close();
+    // As the previous build left it: version 1 only.
+    await sql(`DELETE FROM ${schema}.migrations WHERE version > 1`);
+    const again = await postgresStore({ connectionString: postgresUrl }, { schema });
+    expect((await again.getRun('kept'))?.runId).toBe('kept');
+    await again.close();
+    expect(await sql(`SELECT version FROM ${schema}.migrations ORDER BY version`)).toEqual([
+      { version: 1 },
+      { version: 2 },
+    ]);
+  });
+
+  it('orders a write of a key a conditional batch checks after that batch: a fence moved meanwhile is never passed', async () => {
+    // The old owner's write is fenced on the epoch key and writes 6 MB (a slow statement). Once it
+    // holds a lock and runs, the new owner's claim, on another connection, checks only the run key
+    // and moves the epoch on. Either the fenced write commits first, or it sees the new epoch and
+    // fails: committed after the claim, it would have passed a fence that had moved.
+    const schema = freshSchema('fence_order');
+    // The old owner's pool has one connection: its locks are that connection's backend's.
+    const [one, two] = [
+      new pg.Pool({ connectionString: postgresUrl, max: 1 }),
+      new pg.Pool({ connectionString: postgresUrl }),
+    ];
+    try {
+      const oldOwner = await postgresKeyValue({ pool: one }, { schema });
+      const newOwner = await postgresKeyValue({ pool: two }, { schema });
+      const backend = (await one.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      await oldOwner.batch([
+        { type: 'put', key: 'epoch', value: '1' },
+        { type: 'put', key: 'run', value: 'v1' },
+      ]);
+      const results = Array.from({ length: 1500 }, (_, index) => ({
+        type: 'put' as const,
+        key: `result!${index}`,
+        value: randomBytes(2048).toString('hex'),
+      }));
+      const order: string[] = [];
+      const fenced = oldOwner
+        .batchIf([{ key: 'epoch', value: '1' }], results)
+        .then((applied) => order.push(`fenced ${applied}`));
+      // The gate: the fenced write's statement holds a lock, so it runs.
+      const locksHeld = async () =>
+        (
+          await sql<{ held: number }>(
+            `SELECT count(*)::int AS held FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1`,
+            [backend],
+          )
+        )[0]?.held ?? 0;
+      while (order.length === 0 && (await locksHeld()) === 0) {}
+      expect(order, 'the fenced write was still running when the claim was sent').toEqual([]);
+      const claim = newOwner
+        .batchIf(
+          [{ key: 'run', value: 'v1' }],
+          [
+            { type: 'put', key: 'run', value: 'v2' },
+            { type: 'put', key: 'epoch', value: '2' },
+          ],
+        )
+        .then((applied) => order.push(`claim ${applied}`));
+      await Promise.all([fenced, claim]);
+      expect([
+        ['fenced true', 'claim true'],
+        ['claim true', 'fenced false'],
+      ]).toContainEqual(order);
+      expect(
+        await oldOwner.batchIf([{ key: 'epoch', value: '1' }], [{ type: 'put', key: 'late', value: 'x' }]),
+      ).toBe(false);
+    } finally {
+      await Promise.all([one.end(), two.end()]);
+    }
+  });
+
   it('refuses a schema made by a newer agentchart with STORE_ERROR, and changes nothing', async () => {
     const schema = freshSchema('newer');
     await (await postgresStore({ connectionString: postgresUrl }, { schema })).close();
@@ -122,6 +199,7 @@ describe.skipIf(skip !== undefined)('postgresStore', () => {
     expect(error.message).toContain('version 99');
     expect(await sql(`SELECT version FROM ${schema}.migrations ORDER BY version`)).toEqual([
       { version: 1 },
+      { version: 2 },
       { version: 99 },
     ]);
   });

@@ -27,7 +27,8 @@ interface Migration {
  * The store's tables, by version. The store is the ordered key space every backend shares
  * (`createKeyValueStore`): `entries` holds it, keyed in byte order (collation "C", as LevelDB
  * orders keys). `batch_if` is the conditional batch, decided in the database: it takes an advisory
- * transaction lock on each expected key (in lock order, so that two batches never deadlock), compares
+ * transaction lock on each key it checks or writes (in lock order, so that two batches never
+ * deadlock; version 2, version 1 locked only the keys it checked), compares
  * what is stored with what is expected, and applies the writes only if all match, in one statement.
  * Never edit a migration that has shipped: add the next one.
  */
@@ -50,6 +51,42 @@ const migrations: readonly Migration[] = [
       BEGIN
         FOR lock_key IN
           SELECT DISTINCT hashtextextended('${s}:' || k, 0) AS h FROM unnest(expected_keys) AS k ORDER BY h
+        LOOP
+          PERFORM pg_advisory_xact_lock(lock_key);
+        END LOOP;
+        SELECT EXISTS (
+          SELECT 1 FROM unnest(expected_keys, expected_values) AS e(key, value)
+          LEFT JOIN ${s}.entries AS stored ON stored.key = e.key
+          WHERE stored.value IS DISTINCT FROM e.value
+        ) INTO moved;
+        IF moved THEN RETURN false; END IF;
+        DELETE FROM ${s}.entries WHERE key = ANY(del_keys);
+        INSERT INTO ${s}.entries (key, value)
+          SELECT k, v FROM unnest(put_keys, put_values) AS w(k, v)
+          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
+        RETURN true;
+      END
+      $body$;
+    `,
+  },
+  {
+    version: 2,
+    name: 'batch_if locks the keys it writes',
+    // A batch that wrote a key another batch checks (a claim moving a run's epoch) without its lock
+    // could commit between that batch's comparison and its commit: a fenced write passed after its
+    // fence moved. Every key a batch checks or writes is now locked, in one order.
+    sql: (s) => `
+      CREATE OR REPLACE FUNCTION ${s}.batch_if(
+        expected_keys text[], expected_values text[],
+        put_keys text[], put_values text[], del_keys text[]
+      ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $body$
+      DECLARE
+        lock_key bigint;
+        moved boolean;
+      BEGIN
+        FOR lock_key IN
+          SELECT DISTINCT hashtextextended('${s}:' || k, 0) AS h
+          FROM unnest(expected_keys || put_keys || del_keys) AS k ORDER BY h
         LOOP
           PERFORM pg_advisory_xact_lock(lock_key);
         END LOOP;
