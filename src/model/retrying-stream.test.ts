@@ -66,4 +66,119 @@ describe('retryingStream', () => {
     expect(await parts).toEqual(['text-delta', 'retry', 'finish']);
     expect(calls).toBe(2);
   });
+
+  it('stops the client when its consumer stops reading', async () => {
+    let stopped = false;
+    let clientSignal: AbortSignal | undefined;
+    const model: ModelClient = {
+      modelId: 'endless',
+      async *stream(_, { signal }) {
+        clientSignal = signal;
+        try {
+          for (;;) yield { type: 'text-delta', text: 'a' };
+        } finally {
+          stopped = true;
+        }
+      },
+    };
+    const stream = retryingStream(model, request, {
+      signal: new AbortController().signal,
+      retry,
+      idleStreamMs: 1_000,
+      clock: createTestClock(),
+    });
+    for await (const part of stream) if (part.type === 'text-delta') break;
+    expect(stopped).toBe(true);
+    expect(clientSignal?.aborted).toBe(true);
+  });
+
+  it('fails with ABORTED at once when the turn is aborted while a part is awaited', async () => {
+    const turn = new AbortController();
+    const model: ModelClient = {
+      modelId: 'deaf',
+      async *stream() {
+        yield { type: 'text-delta', text: 'a' };
+        await new Promise(() => {}); // never settles, whatever the signal says
+      },
+    };
+    const stream = retryingStream(model, request, {
+      signal: turn.signal,
+      retry,
+      idleStreamMs: 1_000,
+      clock: createTestClock(),
+    });
+    const types: string[] = [];
+    const read = (async () => {
+      for await (const part of stream) {
+        types.push(part.type);
+        turn.abort();
+      }
+    })();
+    await expect(read).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(types).toEqual(['text-delta']);
+  });
+
+  it("retries a client whose iterator's next() throws instead of rejecting", async () => {
+    let calls = 0;
+    const model: ModelClient = {
+      modelId: 'sync-next-thrower',
+      stream() {
+        if (calls++ > 0)
+          return (async function* () {
+            yield finish;
+          })();
+        const next = () => {
+          throw new AgentchartError({
+            code: 'MODEL_ERROR',
+            message: 'connection reset',
+            details: { errorClass: 'network', recoverable: true },
+          });
+        };
+        return { [Symbol.asyncIterator]: () => ({ next }) };
+      },
+    };
+    const stream = retryingStream(model, request, {
+      signal: new AbortController().signal,
+      retry,
+      idleStreamMs: 1_000,
+      clock: createTestClock(),
+    });
+    expect(await partsOf(stream)).toEqual(['retry', 'finish']);
+    expect(calls).toBe(2);
+  });
+
+  it('treats a client that fails to stop after its finish part as a failed attempt', async () => {
+    let calls = 0;
+    const model: ModelClient = {
+      modelId: 'bad-return',
+      stream() {
+        if (calls++ > 0)
+          return (async function* () {
+            yield finish;
+          })();
+        let sent = false;
+        const next = async (): Promise<IteratorResult<ModelStreamPart>> => {
+          if (sent) return { done: true, value: undefined };
+          sent = true;
+          return { done: false, value: finish };
+        };
+        const stop = async (): Promise<IteratorResult<ModelStreamPart>> => {
+          throw new AgentchartError({
+            code: 'MODEL_ERROR',
+            message: 'the socket would not close',
+            details: { errorClass: 'network', recoverable: true },
+          });
+        };
+        return { [Symbol.asyncIterator]: () => ({ next, return: stop }) };
+      },
+    };
+    const stream = retryingStream(model, request, {
+      signal: new AbortController().signal,
+      retry,
+      idleStreamMs: 1_000,
+      clock: createTestClock(),
+    });
+    expect(await partsOf(stream)).toEqual(['finish', 'retry', 'finish']);
+    expect(calls).toBe(2);
+  });
 });
