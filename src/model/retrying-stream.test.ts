@@ -7,6 +7,15 @@ import { emptyUsage } from './usage.js';
 
 const request = { messages: [], tools: [] };
 const retry = { maxRetries: 2, baseDelayMs: 0, maxDelayMs: 0 };
+
+/** The stream of `model` with no signal of the test's, a 1 s watchdog and a test clock nobody moves. */
+const quietStream = (model: ModelClient) =>
+  retryingStream(model, request, {
+    signal: new AbortController().signal,
+    retry,
+    idleStreamMs: 1_000,
+    clock: createTestClock(),
+  });
 const finish: ModelStreamPart = { type: 'finish', stopReason: 'end_turn', content: [], usage: emptyUsage() };
 
 async function partsOf(stream: AsyncIterable<ModelStreamPart>): Promise<string[]> {
@@ -32,12 +41,7 @@ describe('retryingStream', () => {
         })();
       },
     };
-    const stream = retryingStream(model, request, {
-      signal: new AbortController().signal,
-      retry,
-      idleStreamMs: 1_000,
-      clock: createTestClock(),
-    });
+    const stream = quietStream(model);
     expect(await partsOf(stream)).toEqual(['retry', 'finish']);
     expect(calls).toBe(2);
   });
@@ -81,12 +85,7 @@ describe('retryingStream', () => {
         }
       },
     };
-    const stream = retryingStream(model, request, {
-      signal: new AbortController().signal,
-      retry,
-      idleStreamMs: 1_000,
-      clock: createTestClock(),
-    });
+    const stream = quietStream(model);
     for await (const part of stream) if (part.type === 'text-delta') break;
     expect(stopped).toBe(true);
     expect(clientSignal?.aborted).toBe(true);
@@ -137,12 +136,7 @@ describe('retryingStream', () => {
         return { [Symbol.asyncIterator]: () => ({ next }) };
       },
     };
-    const stream = retryingStream(model, request, {
-      signal: new AbortController().signal,
-      retry,
-      idleStreamMs: 1_000,
-      clock: createTestClock(),
-    });
+    const stream = quietStream(model);
     expect(await partsOf(stream)).toEqual(['retry', 'finish']);
     expect(calls).toBe(2);
   });
@@ -172,12 +166,7 @@ describe('retryingStream', () => {
         return { [Symbol.asyncIterator]: () => ({ next, return: stop }) };
       },
     };
-    const stream = retryingStream(model, request, {
-      signal: new AbortController().signal,
-      retry,
-      idleStreamMs: 1_000,
-      clock: createTestClock(),
-    });
+    const stream = quietStream(model);
     expect(await partsOf(stream)).toEqual(['finish', 'retry', 'finish']);
     expect(calls).toBe(2);
   });
