@@ -7,6 +7,7 @@
 export type { CheckpointStore } from './persistence/checkpoint-store.js';
 export type { AppendEventsOptions, EventLogStore, StoredRunEvent } from './persistence/event-log-store.js';
 export type { JournalStore } from './persistence/journal-store.js';
+export { isCheckedKey } from './persistence/key-value/key-layout.js';
 export type {
   KeyRange,
   KeyValue,

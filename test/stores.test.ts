@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { AgentchartError, type CheckpointStore, createRuntime, defineTool, memoryStore } from 'agentchart';
 import { levelKeyValue, levelStore } from 'agentchart/level';
 import { postgresKeyValue, postgresStore } from 'agentchart/postgres';
-import { createKeyValueStore, type KeyValue, memoryKeyValue, type StoreCacheOptions } from 'agentchart/store';
+import {
+  createKeyValueStore,
+  isCheckedKey,
+  type KeyValue,
+  memoryKeyValue,
+  type StoreCacheOptions,
+} from 'agentchart/store';
 import {
   type ContractTestApi,
   checkpointStoreContract,
@@ -34,6 +40,23 @@ const onSpace = (kv: KeyValue) => {
 checkpointStoreContract('memory store', api, {
   create: async () => onSpace(memoryKeyValue()),
   another: async (store) => onSpace(spaces.get(store) as KeyValue),
+});
+
+// Memory again, on a space that refuses a check of a key `isCheckedKey` does not name: the Postgres
+// store locks only the written keys it names, so every key a batch checks must be one of them.
+const onCheckingSpace = (kv: KeyValue) =>
+  onSpace({
+    ...kv,
+    batchIf: (expected, writes) => {
+      const unnamed = expected.find(({ key }) => !isCheckedKey(key));
+      if (unnamed !== undefined)
+        throw new Error(`a batch checks ${unnamed.key}, of a kind isCheckedKey does not name`);
+      return kv.batchIf(expected, writes);
+    },
+  });
+checkpointStoreContract('memory store, checking only the kinds isCheckedKey names', api, {
+  create: async () => onCheckingSpace(memoryKeyValue()),
+  another: async (store) => onCheckingSpace(spaces.get(store) as KeyValue),
 });
 
 // LevelDB: two levelStore objects on one folder.
@@ -187,8 +210,9 @@ describePostgres('Postgres', () => {
     const kv = await postgresSpaces(same);
     if (same !== undefined) return kv;
     const schema = postgresKeyValues.get(kv) as string;
-    const [definition] = await sql<{ text: string }>(`SELECT pg_get_functiondef($1::regproc) AS text`, [
-      `${schema}.batch_if`,
+    // The batch_if the store calls (the one that also takes the keys to lock).
+    const [definition] = await sql<{ text: string }>(`SELECT pg_get_functiondef($1::regprocedure) AS text`, [
+      `${schema}.batch_if(text[], text[], text[], text[], text[], text[])`,
     ]);
     const check = 'IF moved THEN RETURN false; END IF;';
     expect(definition?.text).toContain(check);

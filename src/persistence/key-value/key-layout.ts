@@ -11,6 +11,17 @@ const pad = (value: number, width: number) => String(value).padStart(width, '0')
 /** The keys that start with `prefix`, as a range. */
 export const prefixRange = (prefix: string) => ({ gte: prefix, lt: prefix + end });
 
+/**
+ * The kinds of key a conditional batch of the store ever checks (`batchIf`'s expectations): a
+ * batch that writes one of them must lock it, so that it never lands between another batch's check
+ * and write. The other kinds (content stored by hash, entries written once or only with a checked
+ * key) need no lock. A new expectation on another kind must be added here (a test checks it).
+ */
+const checkedKinds = new Set(['run', 'epoch', 'evm', 'cmeta', 'sess', 'scommit']);
+
+/** Whether a conditional batch of the store may check `key` (see `checkedKinds`). */
+export const isCheckedKey = (key: string): boolean => checkedKinds.has(key.slice(0, key.indexOf('!')));
+
 export const keys = {
   /** A run's record. */
   run: (runId: string) => `run!${runId}`,

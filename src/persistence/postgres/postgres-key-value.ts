@@ -18,6 +18,12 @@ export interface PostgresKeyValueOptions {
    * `STORE_NOT_FOUND` and nothing is created (what the CLI does).
    */
   create?: boolean;
+  /**
+   * Which written keys a batch locks (default: every one). A batch always locks the keys it checks,
+   * and must lock those it writes that another batch may check; a store whose layout says which
+   * those are (`postgresStore` does) spares the others, and the database's lock table with them.
+   */
+  locksWrite?: (key: string) => boolean;
 }
 
 /** Rows read per query by a range read: a long range never holds a connection between pages. */
@@ -27,7 +33,7 @@ const pageSize = 512;
  * A {@link KeyValue} on PostgreSQL (`pg`): one table of keys in byte order in `schema`, created and
  * migrated on open (versioned migrations under an advisory lock, safe when processes open at once).
  * Conditional batches are decided by the database (`batch_if`, one statement: advisory locks on the
- * expected keys, the comparison, the writes), so that store objects in any number of processes
+ * keys it checks and writes, the comparison, the writes), so that store objects in any number of processes
  * share one compare-and-set. Every call is one query on a pooled connection, released when it
  * answers: no connection is held between calls, nor while a run waits on its model.
  */
@@ -36,6 +42,7 @@ export async function postgresKeyValue(
   options: PostgresKeyValueOptions = {},
 ): Promise<KeyValue> {
   const schema = checkSchemaName(options.schema ?? 'agentchart');
+  const locksWrite = options.locksWrite ?? (() => true);
   const owned = connection.pool === undefined;
   const pool = connection.pool ?? new pg.Pool({ connectionString: checkConnectionString(connection) });
   // An idle pooled connection that breaks (the server restarts) must not take the process down.
@@ -66,7 +73,7 @@ export async function postgresKeyValue(
   const statements = {
     get: `SELECT value FROM ${schema}.entries WHERE key = $1`,
     getMany: `SELECT key, value FROM ${schema}.entries WHERE key = ANY($1::text[])`,
-    batchIf: `SELECT ${schema}.batch_if($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS applied`,
+    batchIf: `SELECT ${schema}.batch_if($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS applied`,
   };
   // Prepared statements are named per schema (a pool may serve several), by a digest: Postgres cuts
   // names at 63 bytes, and a long schema's `get` and `getMany` would otherwise be one statement.
@@ -92,6 +99,7 @@ export async function postgresKeyValue(
           puts.map(([key]) => key),
           puts.map(([, value]) => value),
           dels,
+          [...last.keys()].filter(locksWrite),
         ]),
       )
       .catch(failed('write'));

@@ -74,11 +74,12 @@ const migrations: readonly Migration[] = [
     name: 'batch_if locks the keys it writes',
     // A batch that wrote a key another batch checks (a claim moving a run's epoch) without its lock
     // could commit between that batch's comparison and its commit: a fenced write passed after its
-    // fence moved. Every key a batch checks or writes is now locked, in one order.
+    // fence moved. This batch_if also locks `lock_keys`, the written keys another batch may check,
+    // all in one order. (The five-argument one stays, for a process of the previous version.)
     sql: (s) => `
       CREATE OR REPLACE FUNCTION ${s}.batch_if(
         expected_keys text[], expected_values text[],
-        put_keys text[], put_values text[], del_keys text[]
+        put_keys text[], put_values text[], del_keys text[], lock_keys text[]
       ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $body$
       DECLARE
         lock_key bigint;
@@ -86,7 +87,7 @@ const migrations: readonly Migration[] = [
       BEGIN
         FOR lock_key IN
           SELECT DISTINCT hashtextextended('${s}:' || k, 0) AS h
-          FROM unnest(expected_keys || put_keys || del_keys) AS k ORDER BY h
+          FROM unnest(expected_keys || lock_keys) AS k ORDER BY h
         LOOP
           PERFORM pg_advisory_xact_lock(lock_key);
         END LOOP;

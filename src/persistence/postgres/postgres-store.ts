@@ -1,4 +1,5 @@
 import type { CheckpointStore } from '../checkpoint-store.js';
+import { isCheckedKey } from '../key-value/key-layout.js';
 import { createKeyValueStore } from '../key-value/key-value-store.js';
 import { cacheSizeOf, type StoreCacheOptions } from '../store-cache-options.js';
 import {
@@ -8,7 +9,9 @@ import {
 } from './postgres-key-value.js';
 
 /** What {@link postgresStore} takes besides the connection: `schema`, `create` and `cacheSize`. */
-export interface PostgresStoreOptions extends PostgresKeyValueOptions, StoreCacheOptions {}
+export interface PostgresStoreOptions
+  extends Omit<PostgresKeyValueOptions, 'locksWrite'>,
+    StoreCacheOptions {}
 
 /**
  * A checkpoint store on PostgreSQL, which many processes can share: runs, checkpoints, messages
@@ -34,5 +37,7 @@ export async function postgresStore(
 ): Promise<CheckpointStore> {
   const { cacheSize, ...keyValueOptions } = options;
   const cache = { cacheSize: cacheSizeOf(cacheSize) };
-  return createKeyValueStore(await postgresKeyValue(connection, keyValueOptions), cache);
+  // A batch locks, of the keys it writes, only those a batch of the store may check.
+  const space = await postgresKeyValue(connection, { ...keyValueOptions, locksWrite: isCheckedKey });
+  return createKeyValueStore(space, cache);
 }
