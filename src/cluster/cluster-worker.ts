@@ -384,18 +384,18 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
     await redis.client.agentchartRequeueControls(keys.applying(runId), keys.controls(runId));
     // Controls are applied one drain at a time, whoever asks (a poke, the job's loop, the backstop):
     // a drain may load the run again, and the loop must see that before it lets the run go.
-    let draining: Promise<void> = Promise.resolve();
-    const touchedBy: { touched: (handle: RunHandle) => void } = { touched: () => {} };
-    const drain = () => {
-      draining = draining
-        .then(() =>
-          drainControls(runId, { touched: (handle) => touchedBy.touched(handle), lost: () => lost }),
-        )
-        .catch(() => {});
-      return draining;
-    };
     /** The copies of the run this job has watched: each copy is watched once. */
     const seen = new WeakSet<RunHandle>();
+    /** The handle to watch next: the one the job made, or a copy that went live here since. */
+    let next: RunHandle | undefined;
+    const touched = (handle: RunHandle) => {
+      if (!seen.has(handle)) next = handle;
+    };
+    let draining: Promise<void> = Promise.resolve();
+    const drain = () => {
+      draining = draining.then(() => drainControls(runId, { touched, lost: () => lost })).catch(() => {});
+      return draining;
+    };
     const wake = () => {
       if (!entry.exiting) void drain();
     };
@@ -411,7 +411,7 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
       jobId: job.id ?? '',
       exiting: false,
       poke: () => wake(),
-      live: (handle) => touchedBy.touched(handle),
+      live: touched,
       lose: () => {
         lost = true;
       },
@@ -434,11 +434,6 @@ export async function startClusterWorker(dependencies: WorkerDependencies): Prom
         await reply(data.reply, {});
         return;
       }
-      /** The handle to watch next: the one the job made, or one a control loaded. */
-      let next: RunHandle | undefined;
-      touchedBy.touched = (handle: RunHandle) => {
-        if (!seen.has(handle)) next = handle;
-      };
       try {
         const handle = await obtain(data);
         next = handle;

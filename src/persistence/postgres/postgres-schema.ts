@@ -27,9 +27,9 @@ interface Migration {
  * The store's tables, by version. The store is the ordered key space every backend shares
  * (`createKeyValueStore`): `entries` holds it, keyed in byte order (collation "C", as LevelDB
  * orders keys). `batch_if` is the conditional batch, decided in the database: it takes an advisory
- * transaction lock on each key it checks or writes (in lock order, so that two batches never
- * deadlock; version 2, version 1 locked only the keys it checked), compares
- * what is stored with what is expected, and applies the writes only if all match, in one statement.
+ * transaction lock on each key it checks and on each written key it is given to lock (`lock_keys`,
+ * since version 2; in lock order, so that two batches never deadlock), compares what is stored
+ * with what is expected, and applies the writes only if all match, in one statement.
  * Never edit a migration that has shipped: add the next one.
  */
 const migrations: readonly Migration[] = [
